@@ -10,6 +10,7 @@
 // In-place operation (out and in the same buffer) is allowed.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>

@@ -7,6 +7,7 @@
 // path never hashes.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
@@ -32,15 +33,19 @@ Hash hash(std::initializer_list<std::span<const uint8_t>> parts) noexcept;
 bool blake2s(std::span<uint8_t> out, std::span<const uint8_t> key,
              std::initializer_list<std::span<const uint8_t>> parts) noexcept;
 
-// Keyed BLAKE2s-128: MAC(key, data). key is 32 bytes (mac1 key, cookie) or 16.
+// Keyed BLAKE2s-128: MAC(key, data). Precondition: key is 1..32 bytes
+// (WireGuard uses 32 for the mac1 key and 16 for a cookie).
 void mac(std::span<uint8_t, kMac128Len> out, std::span<const uint8_t> key,
          std::span<const uint8_t> data) noexcept;
 
-// HMAC-BLAKE2s-256. Key up to 64 bytes (WireGuard uses 32).
+// HMAC-BLAKE2s-256. Any key length (longer than a block is hashed first, as
+// RFC 2104 says; WireGuard uses 32).
 void hmac(std::span<uint8_t, kHashLen> out, std::span<const uint8_t> key,
           std::span<const uint8_t> data) noexcept;
 
-// KDF_n(chaining_key, input) from the whitepaper. Outputs are secrets.
+// KDF_n(chaining_key, input) from the whitepaper. Outputs are secrets and may
+// alias chaining_key (Noise's "ck = KDF(ck, ...)"): T0 is computed from it
+// before any output is written.
 void kdf1(Key& t1, std::span<const uint8_t, kHashLen> chaining_key,
           std::span<const uint8_t> input) noexcept;
 void kdf2(Key& t1, Key& t2, std::span<const uint8_t, kHashLen> chaining_key,

@@ -87,12 +87,11 @@ class [[nodiscard]] Result {
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 
-  const Error& error() const noexcept {
-    assert(!ok_);
-    return error_;
-  }
+  // On a success, an Error whose code is kOk (never undefined behaviour).
+  const Error& error() const noexcept { return ok_ ? kNoError : error_; }
 
  private:
+  static constexpr Error kNoError{Errc::kOk, 0, ""};
   bool ok_;
   union {
     T value_;
@@ -108,10 +107,7 @@ class [[nodiscard]] Result<void> {
 
   bool ok() const noexcept { return ok_; }
   explicit operator bool() const noexcept { return ok_; }
-  const Error& error() const noexcept {
-    assert(!ok_);
-    return error_;
-  }
+  const Error& error() const noexcept { return error_; }  // code kOk on success
 
  private:
   bool ok_ = true;
