@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Sets the machine up, builds wirespeed and runs every test suite.
+#
+#   scripts/test.sh        as root on Debian 12
+#
+# Suites: 'unit' (release build, warnings fatal), 'unit' again under
+# AddressSanitizer + UndefinedBehaviorSanitizer, and 'lab' (real wireguard-go
+# in network namespaces). The last line is "tests: N passed, N failed",
+# counted from the test cases that ran; the exit status is non-zero on any
+# failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+passed=0
+failed=0
+finish() {
+  echo "tests: ${passed} passed, ${failed} failed"
+  [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+  exit $?
+}
+
+step_failed() {
+  echo "test: $1" >&2
+  failed=$((failed + 1))
+  finish
+}
+
+bash scripts/setup.sh || step_failed "scripts/setup.sh failed; nothing was built or run"
+
+build() {  # build DIR [meson options...]
+  local dir=$1
+  shift
+  if [ -f "$dir/build.ninja" ]; then
+    meson setup --reconfigure "$dir" "$@" >"$dir.setup.log" 2>&1
+  else
+    meson setup "$dir" "$@" >"$dir.setup.log" 2>&1
+  fi || { cat "$dir.setup.log" >&2; return 1; }
+  ninja -C "$dir" >"$dir.ninja.log" 2>&1 || { grep -E -A5 'error|FAILED' "$dir.ninja.log" | head -60 >&2; return 1; }
+}
+
+echo "test: building build/ (release, warnings fatal)"
+build build --buildtype=release -Dwerror=true || step_failed "release build failed"
+echo "test: building build-sanitize/ (address,undefined)"
+build build-sanitize --buildtype=debug -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
+  || step_failed "sanitizer build failed"
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+run_suites() {  # run_suites DIR LABEL SUITE...
+  local out counts
+  out=$(python3 scripts/lib/run_gtests.py "$@")
+  echo "$out" | grep -v '^counts:'
+  counts=$(echo "$out" | sed -n 's/^counts: //p' | tail -n 1)
+  if [ -z "$counts" ]; then
+    echo "test: the runner for $2 printed no counts" >&2
+    failed=$((failed + 1))
+    return
+  fi
+  passed=$((passed + ${counts% *}))
+  failed=$((failed + ${counts#* }))
+}
+
+echo "test: unit suites"
+run_suites build unit unit
+echo "test: unit suites under ASan+UBSan"
+run_suites build-sanitize unit-sanitize unit
+echo "test: lab suites (wireguard-go in network namespaces)"
+run_suites build lab lab
+
+finish
