@@ -9,15 +9,16 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace wirespeed::test {
 
-inline std::vector<uint8_t> from_hex(const std::string& hex) {
+inline std::vector<uint8_t> from_hex(std::string_view hex) {
   std::vector<uint8_t> out(hex.size() / 2);
   size_t len = 0;
   if (sodium_hex2bin(out.data(), out.size(), hex.data(), hex.size(), " :\n", &len, nullptr) != 0) {
-    throw std::invalid_argument("bad hex: " + hex);
+    throw std::invalid_argument("bad hex: " + std::string(hex));
   }
   out.resize(len);
   return out;

@@ -23,34 +23,13 @@
 #include <string_view>
 #include <vector>
 
+#include "tests/support/hex.hpp"
+
 namespace wirespeed::controlplane::crypto {
 namespace {
 
-std::vector<uint8_t> from_hex(std::string_view hex) {
-  auto nibble = [](char c) -> uint8_t {
-    if (c >= '0' && c <= '9') return static_cast<uint8_t>(c - '0');
-    if (c >= 'a' && c <= 'f') return static_cast<uint8_t>(c - 'a' + 10);
-    if (c >= 'A' && c <= 'F') return static_cast<uint8_t>(c - 'A' + 10);
-    ADD_FAILURE() << "bad hex digit " << c;
-    return 0;
-  };
-  std::vector<uint8_t> out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out.push_back(static_cast<uint8_t>(nibble(hex[i]) << 4 | nibble(hex[i + 1])));
-  }
-  EXPECT_EQ(hex.size() % 2, 0u) << "odd-length hex";
-  return out;
-}
-
-std::string to_hex(std::span<const uint8_t> bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string s;
-  for (uint8_t b : bytes) {
-    s.push_back(kDigits[b >> 4]);
-    s.push_back(kDigits[b & 15]);
-  }
-  return s;
-}
+using test::from_hex;
+using test::to_hex;
 
 // 00 01 02 .. n-1, the input of every BLAKE2 KAT.
 std::vector<uint8_t> sequence(size_t n, uint8_t first = 0) {

@@ -14,38 +14,27 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "tests/support/hex.hpp"
+
 namespace wirespeed::controlplane::crypto {
 namespace {
 
-std::array<uint8_t, 32> from_hex32(std::string_view hex) {
-  auto nibble = [](char c) -> uint8_t {
-    if (c >= '0' && c <= '9') return static_cast<uint8_t>(c - '0');
-    if (c >= 'a' && c <= 'f') return static_cast<uint8_t>(c - 'a' + 10);
-    ADD_FAILURE() << "bad hex digit " << c;
-    return 0;
-  };
-  std::array<uint8_t, 32> out{};
-  EXPECT_EQ(hex.size(), 64u) << hex;
-  for (size_t i = 0; i < 32 && 2 * i + 1 < hex.size(); ++i) {
-    out[i] = static_cast<uint8_t>(nibble(hex[2 * i]) << 4 | nibble(hex[2 * i + 1]));
-  }
-  return out;
-}
+using test::from_hex;
+using test::to_hex;
 
-std::string to_hex(std::span<const uint8_t> bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string s;
-  for (uint8_t b : bytes) {
-    s.push_back(kDigits[b >> 4]);
-    s.push_back(kDigits[b & 15]);
-  }
-  return s;
+std::array<uint8_t, 32> from_hex32(std::string_view hex) {
+  const std::vector<uint8_t> bytes = from_hex(hex);
+  EXPECT_EQ(bytes.size(), 32u) << hex;
+  std::array<uint8_t, 32> out{};
+  std::copy_n(bytes.begin(), std::min<size_t>(32, bytes.size()), out.begin());
+  return out;
 }
 
 PrivateKey private_key(std::string_view hex) {

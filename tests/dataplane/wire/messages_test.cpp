@@ -110,7 +110,7 @@ TEST(Messages, MakeHeader) {
 }
 
 // The error code of a result, or kOk: safe to compare even when the call
-// unexpectedly succeeded (error() on a success is not allowed).
+// unexpectedly succeeded.
 template <typename T>
 Errc code_of(const Result<T>& r) {
   return r.ok() ? Errc::kOk : r.error().code;
