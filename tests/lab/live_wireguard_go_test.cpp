@@ -14,6 +14,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <ctime>
 #include <optional>
 
 #include "controlplane/cookie/cookie.hpp"
@@ -267,9 +269,17 @@ class LiveWireguardGo : public ::testing::Test {
     ping_through_tunnel(*keys, 0, 1);
     ping_through_tunnel(*keys, 1, 2);
 
+    // wireguard-go itself records the handshake: `wg show latest-handshakes`
+    // prints "<our public key>\t<unix seconds>", 0 until one completed.
     std::string out;
-    peer_.exec_in_namespace({"wg", "show", peer_.interface(), "latest-handshakes"}, &out);
-    EXPECT_NE(out.find(to_base64(us_.public_key.data(), 32)), std::string::npos) << out;
+    ASSERT_EQ(peer_.exec_in_namespace({"wg", "show", peer_.interface(), "latest-handshakes"}, &out), 0)
+        << out;
+    const std::string prefix = to_base64(us_.public_key.data(), 32) + "\t";
+    const size_t at = out.find(prefix);
+    ASSERT_NE(at, std::string::npos) << out;
+    const long long latest = std::atoll(out.c_str() + at + prefix.size());
+    EXPECT_LE(std::llabs(latest - static_cast<long long>(time(nullptr))), 5)
+        << "wireguard-go reports no recent handshake with us: " << out;
   }
 
   noise::StaticIdentity us_ = noise::StaticIdentity::from_private(crypto::generate_private_key());
