@@ -276,10 +276,7 @@ Result<void> AllowedIps::replace_peer(PeerId peer, std::span<const Prefix> prefi
     if (!is_valid(p)) return make_error(Errc::kInvalidArgument, "allowed_ips: bad prefix");
   }
   remove_peer(peer);
-  for (const Prefix& p : prefixes) {
-    const Prefix c = canonicalize(p);
-    if (trie_insert(root_for(c.addr.family), c.addr.bytes, c.cidr, peer)) ++size_;
-  }
+  for (const Prefix& p : prefixes) (void)insert(p, peer);  // validated above: cannot fail
   return ok_result();
 }
 

@@ -37,7 +37,11 @@ def run_one(test, label):
                                   capture_output=True, text=True, timeout=timeout)
             status, output = proc.returncode, proc.stdout + proc.stderr
         except subprocess.TimeoutExpired as e:
-            status, output = "timeout", (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+            # The partial output comes back as bytes even in text mode.
+            partial = e.stdout or b""
+            if isinstance(partial, bytes):
+                partial = partial.decode(errors="replace")
+            status, output = f"timeout after {timeout} s", partial
         passed = failed = 0
         failures = []
         if os.path.exists(report):
