@@ -1,0 +1,357 @@
+// The control plane's loop (see agent.hpp). One thread of the secondary.
+#include "controlplane/app/agent.hpp"
+
+#include <rte_ring.h>
+#include <signal.h>
+#include <sodium.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "dataplane/app/gateway_config.hpp"
+#include "dataplane/net/frame.hpp"
+
+namespace wirespeed::controlplane::app {
+
+namespace shm = dataplane::shm;
+namespace net = dataplane::net;
+
+namespace {
+
+constexpr uint64_t kMs = 1000 * 1000;
+constexpr uint64_t kTrafficPollInterval = 100 * kMs;
+constexpr uint64_t kResolveInterval = 1000 * kMs;       // per address, at most
+constexpr uint64_t kRefreshInterval = 30 * 1000 * kMs;  // re-ask for the outer next hops
+constexpr uint64_t kHeartbeatTimeout = 3000 * kMs;
+constexpr unsigned kBacklogMax = 4096;
+constexpr unsigned kPollBurst = 32;
+constexpr unsigned kUnderLoadDepth = shm::kRingSize / 8;  // punt ring this deep: demand cookies
+
+bool same_prefix(const net::IpAddr& a, const net::IpAddr& b, unsigned bits) {
+  const unsigned bytes = bits / 8;
+  if (std::memcmp(a.bytes.data(), b.bytes.data(), bytes) != 0) return false;
+  const unsigned rest = bits % 8;
+  if (rest == 0) return true;
+  const uint8_t mask = static_cast<uint8_t>(0xFF00U >> rest);
+  return (a.bytes[bytes] & mask) == (b.bytes[bytes] & mask);
+}
+
+net::IpAddr endpoint_ip(const shm::Endpoint& e) {
+  net::IpAddr a;
+  a.family = e.family;
+  std::memcpy(a.bytes.data(), e.addr, 16);
+  return a;
+}
+
+shm::Endpoint read_endpoint(const shm::PeerSlot& peer) {
+  shm::Endpoint e;
+  uint32_t seq;
+  do {
+    seq = peer.endpoint_seq.read_begin();
+    e = peer.endpoint;
+  } while (peer.endpoint_seq.read_retry(seq));
+  return e;
+}
+
+std::optional<device::AdoptedKeypair> adopt_keypair(const shm::StateZone& zone, int32_t slot) {
+  if (slot < 0 || static_cast<uint32_t>(slot) >= shm::kMaxKeypairs) return std::nullopt;
+  const shm::KeypairSlot& kp = zone.keypairs[slot];
+  if (kp.state.load(std::memory_order_acquire) != shm::SlotState::kLive) return std::nullopt;
+  device::AdoptedKeypair a;
+  a.local_index = kp.local_index;
+  a.remote_index = kp.remote_index;
+  a.birth_ns = kp.birth_ns;
+  a.we_initiated = kp.we_initiated != 0;
+  a.send_counter = kp.send_counter.load(std::memory_order_relaxed);
+  return a;
+}
+
+}  // namespace
+
+Agent::Agent(const config::Config& cfg, shm::SharedState& state,
+             std::unique_ptr<device::Device> device)
+    : cfg_(cfg), state_(state), device_(std::move(device)) {
+  const shm::StateHeader& header = state_.zone().header;
+  const config::PortConfig* port_cfg[shm::kPortCount] = {&cfg.outer, &cfg.inner};
+  for (unsigned p = 0; p < shm::kPortCount; ++p) {
+    PortState& ps = ports_[p];
+    ps.mac = net::MacAddress::from(header.ports[p].mac);
+    for (const config::InterfaceAddress& ia : port_cfg[p]->address) {
+      ps.addresses.push_back(dataplane::app::to_net(ia.address));
+      ps.prefixes.emplace_back(dataplane::app::to_net(ia.address), ia.prefix_length);
+    }
+    if (port_cfg[p]->gateway) ps.gateway = dataplane::app::to_net(*port_cfg[p]->gateway);
+  }
+  outbox_.reserve(256);
+}
+
+unsigned Agent::start(uint64_t now_ns) {
+  shm::StateZone& zone = state_.zone();
+  unsigned adopted = 0;
+  for (uint32_t i = 0; i < device_->peer_count(); ++i) {
+    const shm::PeerSlot& slot = zone.peers[i];
+    const device::PeerView view = device_->peer_view(i);
+    if (slot.state.load(std::memory_order_acquire) != shm::PeerState::kActive ||
+        std::memcmp(slot.public_key, view.public_key.data(), 32) != 0) {
+      continue;
+    }
+    device::AdoptedPeer peer;
+    peer.current = adopt_keypair(zone, slot.current.load(std::memory_order_acquire));
+    peer.previous = adopt_keypair(zone, slot.previous.load(std::memory_order_acquire));
+    peer.next = adopt_keypair(zone, slot.next.load(std::memory_order_acquire));
+    peer.endpoint = read_endpoint(slot);
+    device_->adopt(i, peer, now_ns);
+    if (peer.current) ++adopted;
+  }
+  // Slots beyond the configured peers belong to a config of the past.
+  for (uint32_t i = device_->peer_count(); i < shm::kMaxPeers; ++i) {
+    if (zone.peers[i].state.load(std::memory_order_acquire) == shm::PeerState::kActive) {
+      shm::RingMessage& m = outbox_.emplace_back();
+      m.kind = shm::MessageKind::kCmdPeerRemove;
+      m.peer = i;
+      m.timestamp_ns = now_ns;
+    }
+  }
+  device_->install_peers(now_ns, outbox_);
+
+  // Ask for the outer next hops we will need before the first packet does.
+  const unsigned outer = static_cast<unsigned>(shm::PortRole::kOuter);
+  if (ports_[outer].gateway.family != 0) resolve(outer, ports_[outer].gateway, now_ns);
+  for (const config::PeerConfig& p : cfg_.peers) {
+    if (!p.endpoint) continue;
+    const net::IpAddr ip = dataplane::app::to_net(p.endpoint->address);
+    if (on_link(outer, ip)) resolve(outer, ip, now_ns);
+  }
+  next_resolve_ns_ = now_ns + kRefreshInterval;
+  send_commands();
+  return adopted;
+}
+
+bool Agent::poll(uint64_t now_ns, const char** why) {
+  shm::StateZone& zone = state_.zone();
+  const uint64_t beat = zone.header.heartbeat_ns.load(std::memory_order_acquire);
+  if (now_ns > beat && now_ns - beat > kHeartbeatTimeout) {
+    *why = "the dataplane's heartbeat stopped (main lcore not running)";
+    return false;
+  }
+  if (kill(static_cast<pid_t>(zone.header.dataplane_pid), 0) != 0 && errno == ESRCH) {
+    *why = "the dataplane process is gone";
+    return false;
+  }
+
+  static thread_local shm::RingMessage batch[kPollBurst];
+  const bool under_load = rte_ring_count(state_.punt()) > kUnderLoadDepth;
+  unsigned n = rte_ring_dequeue_burst_elem(state_.punt(), batch, sizeof(shm::RingMessage),
+                                           kPollBurst, nullptr);
+  for (unsigned i = 0; i < n; ++i) handle_punt(batch[i], under_load, now_ns);
+  n = rte_ring_dequeue_burst_elem(state_.events(), batch, sizeof(shm::RingMessage), kPollBurst,
+                                  nullptr);
+  for (unsigned i = 0; i < n; ++i) handle_event(batch[i], now_ns);
+
+  if (now_ns >= next_traffic_poll_ns_) {
+    poll_traffic(now_ns);
+    next_traffic_poll_ns_ = now_ns + kTrafficPollInterval;
+  }
+  if (now_ns >= device_->next_deadline()) device_->tick(now_ns, outbox_);
+  if (now_ns >= next_resolve_ns_) {
+    const unsigned outer = static_cast<unsigned>(shm::PortRole::kOuter);
+    if (ports_[outer].gateway.family != 0) resolve(outer, ports_[outer].gateway, now_ns);
+    next_resolve_ns_ = now_ns + kRefreshInterval;
+  }
+  send_commands();
+  return true;
+}
+
+void Agent::force_rekey_all(uint64_t now_ns) {
+  for (uint32_t i = 0; i < device_->peer_count(); ++i) device_->force_rekey(i, now_ns, outbox_);
+  send_commands();
+}
+
+void Agent::handle_punt(const shm::RingMessage& msg, bool under_load, uint64_t now_ns) {
+  const unsigned port = msg.port;
+  if (port >= shm::kPortCount || msg.length > shm::kRingBodyMax) return;
+  const std::span<const uint8_t> frame(msg.body, msg.length);
+  const net::FrameView v = net::parse_frame(frame);
+  const bool udp = v.kind == net::FrameKind::kIpv4Udp || v.kind == net::FrameKind::kIpv6Udp;
+  if (port == static_cast<unsigned>(shm::PortRole::kOuter) && udp &&
+      v.dst_port == cfg_.listen_port) {
+    shm::Endpoint from;
+    from.family = v.src.family;
+    from.port = v.src_port;
+    std::memcpy(from.addr, v.src.bytes.data(), 16);
+    const size_t first = outbox_.size();
+    device_->on_handshake_datagram(frame.subspan(v.payload_offset, v.payload_len), from,
+                                   under_load, now_ns, outbox_);
+    learn_from_handshake(outbox_, first, v.eth_src);
+    return;
+  }
+  PortState& ps = ports_[port];
+  const net::LocalAddresses local{ps.mac, ps.addresses, true};
+  if (const auto learnt = net::learn_neighbor(frame, v, local)) {
+    set_neighbour(port, learnt->ip, learnt->mac);
+    resolving_[port].erase(learnt->ip);
+  }
+  uint8_t reply[shm::kRingBodyMax];
+  const size_t len = net::answer(frame, v, local, reply);
+  if (len == 0) return;
+  shm::RingMessage& m = outbox_.emplace_back();
+  m.kind = shm::MessageKind::kCmdTransmitFrame;
+  m.port = static_cast<uint8_t>(port);
+  m.length = static_cast<uint16_t>(len);
+  m.timestamp_ns = now_ns;
+  std::memcpy(m.body, reply, len);
+}
+
+// A handshake that authenticates makes the Device set the peer's endpoint
+// and answer it; the frame it came in tells us the next hop's MAC. The
+// neighbour commands must reach the dataplane before the answer does, so
+// they are inserted in front of what the Device produced.
+void Agent::learn_from_handshake(const device::Outbox& produced, size_t first,
+                                 const net::MacAddress& src_mac) {
+  std::vector<shm::RingMessage> learnt;
+  for (size_t i = first; i < produced.size(); ++i) {
+    const shm::RingMessage& m = produced[i];
+    shm::Endpoint e{};
+    if (m.kind == shm::MessageKind::kCmdEndpointSet && m.length >= sizeof(shm::Endpoint)) {
+      std::memcpy(&e, m.body, sizeof(e));
+    } else if (m.kind == shm::MessageKind::kCmdTransmitUdp && m.length >= sizeof(shm::Endpoint)) {
+      std::memcpy(&e, m.body, sizeof(e));  // CmdTransmitUdp starts with its destination
+    }
+    if (e.family != 4 && e.family != 6) continue;
+    const net::IpAddr hop = next_hop(e);
+    shm::CmdNeighbourSet body{};
+    body.family = hop.family;
+    std::memcpy(body.mac, src_mac.bytes.data(), 6);
+    std::memcpy(body.addr, hop.bytes.data(), 16);
+    shm::RingMessage& n = learnt.emplace_back();
+    n.kind = shm::MessageKind::kCmdNeighbourSet;
+    n.port = static_cast<uint8_t>(shm::PortRole::kOuter);
+    n.length = sizeof(body);
+    std::memcpy(n.body, &body, sizeof(body));
+    break;  // one datagram, one source: once is enough
+  }
+  if (!learnt.empty() && src_mac.is_unicast()) {
+    outbox_.insert(outbox_.begin() + static_cast<std::ptrdiff_t>(first), learnt.begin(), learnt.end());
+  }
+}
+
+void Agent::handle_event(const shm::RingMessage& msg, uint64_t now_ns) {
+  switch (msg.kind) {
+    case shm::MessageKind::kEventNeighbourMiss: {
+      if (msg.length < sizeof(shm::EventNeighbour) || msg.port >= shm::kPortCount) return;
+      shm::EventNeighbour body;
+      std::memcpy(&body, msg.body, sizeof(body));
+      net::IpAddr ip;
+      ip.family = body.family;
+      std::memcpy(ip.bytes.data(), body.addr, 16);
+      resolve(msg.port, ip, now_ns);
+      return;
+    }
+    case shm::MessageKind::kEventEndpointChanged:
+      if (msg.length >= sizeof(shm::EventEndpoint)) {
+        shm::EventEndpoint body;
+        std::memcpy(&body, msg.body, sizeof(body));
+        const net::MacAddress mac = net::MacAddress::from(body.mac);
+        if (mac.is_unicast()) {
+          set_neighbour(static_cast<unsigned>(shm::PortRole::kOuter), next_hop(body.endpoint), mac);
+        }
+      }
+      device_->on_event(msg, now_ns, outbox_);
+      return;
+    default:
+      device_->on_event(msg, now_ns, outbox_);
+      return;
+  }
+}
+
+void Agent::poll_traffic(uint64_t now_ns) {
+  const shm::StateZone& zone = state_.zone();
+  const unsigned rows = zone.header.worker_count + 1;
+  for (uint32_t i = 0; i < device_->peer_count(); ++i) {
+    device::PeerTraffic t;
+    for (unsigned r = 0; r < rows && r < shm::kCounterRows; ++r) {
+      const shm::PeerCounters& c = zone.peer_counters[r][i];
+      t.rx_packets += c.rx_packets.get();
+      t.tx_packets += c.tx_packets.get();
+      t.last_rx_ns = std::max(t.last_rx_ns, c.last_rx_ns.get());
+      t.last_rx_data_ns = std::max(t.last_rx_data_ns, c.last_rx_data_ns.get());
+      t.last_tx_ns = std::max(t.last_tx_ns, c.last_tx_ns.get());
+      t.last_tx_data_ns = std::max(t.last_tx_data_ns, c.last_tx_data_ns.get());
+    }
+    const int32_t current = zone.peers[i].current.load(std::memory_order_acquire);
+    if (current >= 0 && static_cast<uint32_t>(current) < shm::kMaxKeypairs) {
+      t.current_send_counter = zone.keypairs[current].send_counter.load(std::memory_order_relaxed);
+    }
+    device_->on_traffic(i, t, now_ns, outbox_);
+  }
+}
+
+bool Agent::on_link(unsigned port, const net::IpAddr& ip) const {
+  if (ip.family == 6 && ip.bytes[0] == 0xfe && (ip.bytes[1] & 0xc0) == 0x80) return true;
+  for (const auto& [addr, len] : ports_[port].prefixes) {
+    if (addr.family == ip.family && same_prefix(addr, ip, len)) return true;
+  }
+  return false;
+}
+
+net::IpAddr Agent::next_hop(const shm::Endpoint& endpoint) const {
+  const net::IpAddr ip = endpoint_ip(endpoint);
+  const unsigned outer = static_cast<unsigned>(shm::PortRole::kOuter);
+  const net::IpAddr& gw = ports_[outer].gateway;
+  if (on_link(outer, ip) || gw.family != ip.family) return ip;
+  return gw;
+}
+
+void Agent::resolve(unsigned port, const net::IpAddr& ip, uint64_t now_ns) {
+  if (ip.family != 4 && ip.family != 6) return;
+  auto [it, fresh] = resolving_[port].try_emplace(ip, 0);
+  if (!fresh && now_ns - it->second < kResolveInterval) return;
+  it->second = now_ns;
+  const PortState& ps = ports_[port];
+  const net::IpAddr* source = nullptr;
+  for (const net::IpAddr& a : ps.addresses) {
+    if (a.family == ip.family) {
+      source = &a;
+      break;
+    }
+  }
+  if (source == nullptr) return;
+  uint8_t frame[128];
+  const size_t len = ip.family == 4 ? net::build_arp_request(frame, ps.mac, *source, ip)
+                                    : net::build_neighbor_solicitation(frame, ps.mac, *source, ip);
+  if (len == 0) return;
+  shm::RingMessage& m = outbox_.emplace_back();
+  m.kind = shm::MessageKind::kCmdTransmitFrame;
+  m.port = static_cast<uint8_t>(port);
+  m.length = static_cast<uint16_t>(len);
+  m.timestamp_ns = now_ns;
+  std::memcpy(m.body, frame, len);
+}
+
+void Agent::set_neighbour(unsigned port, const net::IpAddr& ip, const net::MacAddress& mac) {
+  shm::CmdNeighbourSet body{};
+  body.family = ip.family;
+  std::memcpy(body.mac, mac.bytes.data(), 6);
+  std::memcpy(body.addr, ip.bytes.data(), 16);
+  shm::RingMessage& m = outbox_.emplace_back();
+  m.kind = shm::MessageKind::kCmdNeighbourSet;
+  m.port = static_cast<uint8_t>(port);
+  m.length = sizeof(body);
+  std::memcpy(m.body, &body, sizeof(body));
+}
+
+void Agent::send_commands() {
+  for (shm::RingMessage& m : outbox_) {
+    if (backlog_.size() >= kBacklogMax) break;  // the dataplane is not consuming: keep the oldest
+    backlog_.push_back(m);
+  }
+  device::wipe_outbox(outbox_);
+  outbox_.clear();
+  while (!backlog_.empty()) {
+    if (!shm::ring_put(state_.commands(), backlog_.front())) break;
+    sodium_memzero(&backlog_.front(), sizeof(shm::RingMessage));  // keypair installs carry keys
+    backlog_.pop_front();
+  }
+}
+
+}  // namespace wirespeed::controlplane::app

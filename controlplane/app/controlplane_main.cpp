@@ -1,0 +1,143 @@
+// wirespeed-controlplane: the DPDK secondary (design-brief §1, §3-4).
+//
+//   wirespeed-controlplane --config FILE          run until SIGINT/SIGTERM
+//   wirespeed-controlplane --config FILE --show   print the state and exit
+//
+// SIGUSR1 starts a handshake with every peer now (a forced rekey).
+//
+// It derives its EAL arguments from the config (a secondary on the
+// dataplane's file prefix, no devices), attaches to the shared state, checks
+// the ABI, and either adopts the sessions a running dataplane holds (after a
+// restart) or installs the configured peers. If the dataplane goes away it
+// says so and exits 1; a bad config exits 2 before EAL starts.
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "controlplane/app/agent.hpp"
+#include "controlplane/app/status.hpp"
+#include "controlplane/device/device.hpp"
+#include "dataplane/app/gateway_config.hpp"
+#include "dataplane/base/clock.hpp"
+#include "dataplane/shm/state.hpp"
+
+namespace {
+
+using namespace wirespeed;
+
+std::atomic<bool> g_stop{false};
+std::atomic<bool> g_rekey{false};
+
+void on_stop(int) { g_stop.store(true); }
+void on_rekey(int) { g_rekey.store(true); }
+
+int usage(const char* argv0) {
+  std::fprintf(stderr, "usage: %s --config FILE [--show]\n", argv0);
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string config_path;
+  bool show = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+      config_path = argv[++i];
+    } else if (std::strncmp(argv[i], "--config=", 9) == 0) {
+      config_path = argv[i] + 9;
+    } else if (std::strcmp(argv[i], "--show") == 0) {
+      show = true;
+    } else {
+      return usage(argv[0]);
+    }
+  }
+  if (config_path.empty()) return usage(argv[0]);
+
+  config::LoadResult loaded = config::load_config(config_path);
+  if (!loaded.config) {
+    std::fprintf(stderr, "wirespeed-controlplane: %s\n", loaded.error.to_string().c_str());
+    return 2;
+  }
+  const config::Config& cfg = *loaded.config;
+
+  std::vector<std::string> eal = dataplane::app::secondary_eal_args(cfg, argv[0]);
+  std::vector<char*> eal_argv;
+  for (std::string& a : eal) eal_argv.push_back(a.data());
+  if (rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data()) < 0) {
+    std::fprintf(stderr,
+                 "wirespeed-controlplane: cannot attach to the dataplane (file prefix %s): %s; is "
+                 "wirespeed-dataplane running with this config?\n",
+                 cfg.file_prefix.c_str(), rte_strerror(rte_errno));
+    return 1;
+  }
+  int rc = 0;
+  {
+    auto state = dataplane::shm::SharedState::attach();
+    if (!state) {
+      std::fprintf(stderr, "wirespeed-controlplane: refusing to start: %s\n", state.error().context);
+      rte_eal_cleanup();
+      return 1;
+    }
+    dataplane::shm::StateZone& zone = state->zone();
+    if (show) {
+      controlplane::app::print_status(stdout, cfg, zone, monotonic_ns());
+      rte_eal_cleanup();
+      return 0;
+    }
+    auto device = controlplane::device::Device::create(cfg, controlplane::device::DeviceOptions{});
+    if (!device) {
+      std::fprintf(stderr, "wirespeed-controlplane: %s\n", device.error().context);
+      rte_eal_cleanup();
+      return 1;
+    }
+    const uint32_t other = zone.header.controlplane_pid.load();
+    if (other != 0 && other != static_cast<uint32_t>(getpid()) &&
+        kill(static_cast<pid_t>(other), 0) == 0) {
+      std::fprintf(stderr, "wirespeed-controlplane: another control plane (pid %u) is attached\n",
+                   other);
+      rte_eal_cleanup();
+      return 1;
+    }
+    zone.header.controlplane_pid.store(static_cast<uint32_t>(getpid()));
+
+    std::signal(SIGINT, on_stop);
+    std::signal(SIGTERM, on_stop);
+    std::signal(SIGUSR1, on_rekey);
+
+    controlplane::app::Agent agent(cfg, *state, std::move(*device));
+    const unsigned adopted = agent.start(monotonic_ns());
+    std::printf("wirespeed-controlplane: %zu peer(s), %u live session(s) adopted from the dataplane\n",
+                cfg.peers.size(), adopted);
+    std::printf("wirespeed-controlplane: ready\n");
+    std::fflush(stdout);
+
+    while (!g_stop.load()) {
+      const uint64_t now = monotonic_ns();
+      if (g_rekey.exchange(false)) {
+        std::printf("wirespeed-controlplane: SIGUSR1: new handshake with every peer\n");
+        std::fflush(stdout);
+        agent.force_rekey_all(now);
+      }
+      const char* why = nullptr;
+      if (!agent.poll(now, &why)) {
+        std::fprintf(stderr, "wirespeed-controlplane: %s; exiting\n", why);
+        rc = 1;
+        break;
+      }
+      usleep(500);
+    }
+    uint32_t me = static_cast<uint32_t>(getpid());
+    zone.header.controlplane_pid.compare_exchange_strong(me, 0);
+  }
+  rte_eal_cleanup();
+  return rc;
+}

@@ -1,0 +1,258 @@
+// wirespeed-dataplane: the DPDK primary (design-brief §1-2).
+//
+//   wirespeed-dataplane [EAL args] -- --config FILE
+//
+// Loads the config first (a bad one exits 2 before any device is touched),
+// starts EAL (the config's dataplane.eal when the command line gives no EAL
+// arguments), opens the outer and inner ports, creates the shared state, the
+// tables and the rings, launches one worker per configured lcore, and then
+// runs the single-writer loop on the main lcore until SIGINT or SIGTERM.
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "dataplane/app/gateway_config.hpp"
+#include "dataplane/base/clock.hpp"
+#include "dataplane/control/applier.hpp"
+#include "dataplane/net/responder.hpp"
+#include "dataplane/pipeline/worker.hpp"
+#include "dataplane/port/port.hpp"
+#include "dataplane/shm/state.hpp"
+
+namespace {
+
+using namespace wirespeed;
+using namespace wirespeed::dataplane;
+
+std::atomic<bool> g_stop{false};
+
+void on_signal(int) { g_stop.store(true); }
+
+int usage(const char* argv0) {
+  std::fprintf(stderr, "usage: %s [EAL args] -- --config FILE\n", argv0);
+  return 2;
+}
+
+int fail(const char* what, const Error& e) {
+  std::fprintf(stderr, "wirespeed-dataplane: %s: %s (%s%s%s)\n", what, e.context, errc_name(e.code),
+               e.sys_errno != 0 ? ": " : "", e.sys_errno != 0 ? std::strerror(e.sys_errno) : "");
+  return 1;
+}
+
+struct Args {
+  std::vector<std::string> eal;
+  std::string config;
+};
+
+bool parse_args(int argc, char** argv, Args& out) {
+  int i = 1;
+  for (; i < argc && std::strcmp(argv[i], "--") != 0; ++i) out.eal.emplace_back(argv[i]);
+  if (i < argc) ++i;  // skip "--"
+  for (; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+      out.config = argv[++i];
+    } else if (std::strncmp(argv[i], "--config=", 9) == 0) {
+      out.config = argv[i] + 9;
+    } else {
+      return false;
+    }
+  }
+  return !out.config.empty();
+}
+
+unsigned mempool_size(const config::Config& cfg, unsigned workers) {
+  const unsigned tx_queues = workers + 1;
+  unsigned n = 0;
+  for (const config::PortConfig* p : {&cfg.outer, &cfg.inner}) {
+    n += p->queues * port::kRxDescriptors + tx_queues * port::kTxDescriptors;
+  }
+  n += (workers + 1) * (256 + 2 * pipeline::kBurst * 2);  // caches and TX buffers
+  n += static_cast<unsigned>(cfg.peers.size() + 1) * shm::kStageMax;
+  n += 4096;  // packets in flight between RX and TX
+  unsigned pow2 = 1;
+  while (pow2 < n + 1) pow2 <<= 1;
+  return pow2 - 1;  // the mempool's optimal size is 2^k - 1
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args args;
+  if (!parse_args(argc, argv, args)) return usage(argv[0]);
+
+  config::LoadResult loaded = config::load_config(args.config);
+  if (!loaded.config) {
+    std::fprintf(stderr, "wirespeed-dataplane: %s\n", loaded.error.to_string().c_str());
+    return 2;
+  }
+  const config::Config& cfg = *loaded.config;
+  if (cfg.workers.size() > shm::kMaxWorkers) {
+    std::fprintf(stderr, "wirespeed-dataplane: %s: at most %u workers\n", cfg.source_path.c_str(),
+                 shm::kMaxWorkers);
+    return 2;
+  }
+  if (cfg.peers.size() > shm::kMaxPeers) {
+    std::fprintf(stderr, "wirespeed-dataplane: %s: at most %u peers\n", cfg.source_path.c_str(),
+                 shm::kMaxPeers);
+    return 2;
+  }
+  pipeline::GatewayConfig gw;
+  if (std::string error; !app::fill_addresses(cfg, gw, &error)) {
+    std::fprintf(stderr, "wirespeed-dataplane: %s: %s\n", cfg.source_path.c_str(), error.c_str());
+    return 2;
+  }
+
+  std::vector<std::string> eal = app::primary_eal_args(cfg, argv[0], args.eal);
+  std::vector<char*> eal_argv;
+  for (std::string& a : eal) eal_argv.push_back(a.data());
+  if (rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data()) < 0) {
+    std::fprintf(stderr, "wirespeed-dataplane: EAL init failed: %s\n", rte_strerror(rte_errno));
+    return 1;
+  }
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+
+  const unsigned main_lcore = rte_get_main_lcore();
+  for (unsigned w : cfg.workers) {
+    if (w == main_lcore || !rte_lcore_is_enabled(w)) {
+      std::fprintf(stderr,
+                   "wirespeed-dataplane: worker lcore %u is %s; give EAL an -l list with the main "
+                   "lcore and every worker\n",
+                   w, w == main_lcore ? "the main lcore" : "not enabled");
+      rte_eal_cleanup();
+      return 2;
+    }
+  }
+  const unsigned workers = static_cast<unsigned>(cfg.workers.size());
+  const int socket = static_cast<int>(rte_socket_id());
+  int rc = 0;
+  {
+    rte_mempool* pool = rte_pktmbuf_pool_create("ws_mbufs", mempool_size(cfg, workers), 256, 0,
+                                                RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+    if (pool == nullptr) {
+      std::fprintf(stderr, "wirespeed-dataplane: mbuf pool: %s (reserve hugepages?)\n",
+                   rte_strerror(rte_errno));
+      rte_eal_cleanup();
+      return 1;
+    }
+    const uint16_t tx_queues = static_cast<uint16_t>(workers + 1);
+    auto outer = port::Port::open({cfg.outer.port, cfg.outer.queues, tx_queues,
+                                   static_cast<uint16_t>(cfg.mtu + 80)}, pool);
+    if (!outer) return fail(("outer port " + cfg.outer.port).c_str(), outer.error());
+    auto inner = port::Port::open({cfg.inner.port, cfg.inner.queues, tx_queues, cfg.mtu}, pool);
+    if (!inner) return fail(("inner port " + cfg.inner.port).c_str(), inner.error());
+    std::printf("wirespeed-dataplane: outer %s\nwirespeed-dataplane: inner %s\n",
+                outer->description().c_str(), inner->description().c_str());
+
+    auto state = shm::SharedState::create(socket);
+    if (!state) return fail("shared state", state.error());
+    auto routes = tables::Routes::create("ws_routes", 65536, socket);
+    if (!routes) return fail("routes", routes.error());
+    auto index = tables::IndexMap::create("ws_index", shm::kMaxKeypairs * 2, socket);
+    if (!index) return fail("receiver index", index.error());
+    rte_ring* internal = rte_ring_create_elem("ws_internal", sizeof(uint32_t), 1024, socket,
+                                              RING_F_SC_DEQ);
+    const size_t rcu_size = rte_rcu_qsbr_get_memsize(workers);
+    auto* rcu = static_cast<rte_rcu_qsbr*>(rte_zmalloc("ws_rcu", rcu_size, RTE_CACHE_LINE_SIZE));
+    if (internal == nullptr || rcu == nullptr || rte_rcu_qsbr_init(rcu, workers) != 0) {
+      std::fprintf(stderr, "wirespeed-dataplane: internal ring / RCU: %s\n", rte_strerror(rte_errno));
+      return 1;
+    }
+
+    const unsigned outer_i = static_cast<unsigned>(shm::PortRole::kOuter);
+    const unsigned inner_i = static_cast<unsigned>(shm::PortRole::kInner);
+    gw.port_id[outer_i] = outer->id();
+    gw.port_id[inner_i] = inner->id();
+    gw.mac[outer_i] = outer->mac();
+    gw.mac[inner_i] = inner->mac();
+    gw.addresses[outer_i].link_local_v6 = net::link_local_from_mac(outer->mac());
+    gw.addresses[inner_i].link_local_v6 = net::link_local_from_mac(inner->mac());
+
+    shm::StateZone& zone = state->zone();
+    zone.header.worker_count = workers;
+    zone.header.listen_port = cfg.listen_port;
+    for (unsigned p = 0; p < shm::kPortCount; ++p) {
+      const port::Port& port = p == outer_i ? *outer : *inner;
+      std::memcpy(zone.header.ports[p].mac, port.mac().bytes.data(), 6);
+      zone.header.ports[p].ethdev_port = port.id();
+      zone.header.ports[p].queues = port.rx_queues();
+      zone.header.ports[p].mtu = port.mtu();
+    }
+
+    // One context per lcore: row 0 and TX queue 0 for the main lcore.
+    std::vector<std::unique_ptr<pipeline::LcoreContext>> contexts;
+    std::vector<crypto::AeadEngine> engines;
+    engines.reserve(workers + 1);
+    for (unsigned i = 0; i <= workers; ++i) {
+      auto engine = crypto::AeadEngine::create();
+      if (!engine) return fail("IPsec-MB", engine.error());
+      engines.push_back(std::move(*engine));
+      auto ctx = std::make_unique<pipeline::LcoreContext>();
+      ctx->row = i;
+      ctx->tx_queue = static_cast<uint16_t>(i);
+      ctx->gw = &gw;
+      ctx->zone = &zone;
+      ctx->punt = state->punt();
+      ctx->events = state->events();
+      ctx->internal = internal;
+      ctx->routes = &*routes;
+      ctx->index = &*index;
+      ctx->engine = &engines.back();
+      ctx->ipv4_id = static_cast<uint16_t>(i << 12);
+      contexts.push_back(std::move(ctx));
+    }
+    std::printf("wirespeed-dataplane: ChaCha20-Poly1305 by IPsec-MB (%s)\n", engines[0].arch_name());
+
+    // RX queues round-robin over the workers.
+    std::vector<pipeline::WorkerSpec> specs(workers);
+    for (unsigned w = 0; w < workers; ++w) {
+      specs[w].ctx = contexts[w + 1].get();
+      specs[w].rcu = rcu;
+      specs[w].rcu_thread_id = w;
+      specs[w].stop = &g_stop;
+    }
+    for (uint16_t q = 0; q < outer->rx_queues(); ++q)
+      specs[q % workers].rx.push_back({outer->id(), q, shm::PortRole::kOuter});
+    for (uint16_t q = 0; q < inner->rx_queues(); ++q)
+      specs[q % workers].rx.push_back({inner->id(), q, shm::PortRole::kInner});
+
+    control::Applier applier(*state, *routes, *index, rcu, *contexts[0], pool, internal);
+    for (unsigned w = 0; w < workers; ++w) {
+      rte_eal_remote_launch(pipeline::worker_main, &specs[w], cfg.workers[w]);
+    }
+    std::printf("wirespeed-dataplane: %u worker(s), listening on UDP %u, file prefix %s\n", workers,
+                cfg.listen_port, cfg.file_prefix.c_str());
+    std::printf("wirespeed-dataplane: ready\n");
+    std::fflush(stdout);
+
+    // The single writer. It idles in short sleeps when there is nothing to
+    // do: commands are rare and latency of a few hundred microseconds is
+    // nothing to a handshake.
+    while (!g_stop.load()) {
+      if (applier.poll(monotonic_ns()) == 0) usleep(200);
+    }
+
+    std::printf("wirespeed-dataplane: stopping\n");
+    std::fflush(stdout);
+    rte_eal_mp_wait_lcore();
+    applier.drop_all_staged();
+    rte_ring_free(internal);
+    rte_free(rcu);
+  }
+  rte_eal_cleanup();
+  return rc;
+}

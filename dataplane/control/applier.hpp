@@ -1,0 +1,79 @@
+// The main lcore of wirespeed-dataplane: the single writer of every table
+// the workers read (design-brief §1 "One writer"). It applies the control
+// plane's commands, rotates keypairs when a worker reports the first packet
+// under a responder's new keypair, sends staged packets once a keypair
+// exists, transmits what the control plane asks it to, reclaims retired
+// keypairs after an RCU grace period, and beats the heartbeat the control
+// plane watches. Nothing here runs per data packet.
+#pragma once
+
+#include <rte_mempool.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "dataplane/pipeline/context.hpp"
+#include "dataplane/shm/state.hpp"
+#include "dataplane/tables/index_map.hpp"
+#include "dataplane/tables/routes.hpp"
+
+namespace wirespeed::dataplane::control {
+
+class Applier {
+ public:
+  // `main_ctx` is the main lcore's own pipeline context (TX queue 0, counter
+  // row 0); `internal` carries uint32 keypair slots from workers.
+  Applier(shm::SharedState& state, tables::Routes& routes, tables::IndexMap& index,
+          rte_rcu_qsbr* rcu, pipeline::LcoreContext& main_ctx, rte_mempool* pool,
+          rte_ring* internal) noexcept;
+
+  // One pass over everything pending. Returns how many items it handled, so
+  // the caller can idle when there was nothing to do.
+  unsigned poll(uint64_t now_ns) noexcept;
+
+  // Applies one command (exposed for tests). Takes nothing from the message.
+  void apply(const shm::RingMessage& cmd) noexcept;
+
+  // Releases everything still staged (shutdown).
+  void drop_all_staged() noexcept;
+
+ private:
+  struct Retired {
+    int32_t slot;
+    int32_t hash_position;
+    uint64_t token;
+  };
+
+  void peer_set(uint32_t peer, const shm::CmdPeerSet& body) noexcept;
+  void peer_remove(uint32_t peer) noexcept;
+  void allowed_ip(uint32_t peer, const shm::CmdAllowedIp& body, bool add) noexcept;
+  void keypair_install(uint32_t peer, const shm::CmdKeypairInstall& body) noexcept;
+  void keypairs_clear(uint32_t peer) noexcept;
+  void endpoint_set(uint32_t peer, const shm::Endpoint& endpoint) noexcept;
+  void transmit_frame(uint8_t port, const uint8_t* frame, uint16_t len) noexcept;
+  void transmit_udp(uint32_t peer, const shm::CmdTransmitUdp& body) noexcept;
+  void confirm(int32_t slot) noexcept;  // a worker saw the first packet under `next`
+  void flush_staged(uint32_t peer, bool send) noexcept;
+
+  int32_t free_keypair_slot(uint32_t peer) noexcept;
+  void retire(int32_t slot) noexcept;
+  void reclaim(bool wait) noexcept;
+  void flush_routes() noexcept;
+  bool valid_peer(uint32_t peer) const noexcept;
+
+  shm::SharedState& state_;
+  shm::StateZone& zone_;
+  tables::Routes& routes_;
+  tables::IndexMap& index_;
+  rte_rcu_qsbr* rcu_;
+  pipeline::LcoreContext& ctx_;
+  rte_mempool* pool_;
+  rte_ring* internal_;
+  std::vector<Retired> retired_;
+  std::vector<tables::RouteChange> pending_routes_;
+  std::vector<std::vector<tables::RouteChange>> peer_routes_;  // per peer: what it owns
+};
+
+}  // namespace wirespeed::dataplane::control

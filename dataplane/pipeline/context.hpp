@@ -1,0 +1,120 @@
+// Per-lcore state of the data path: what a worker (or the main lcore, which
+// runs encap for staged packets and keepalives) binds once at start-up and
+// then passes down every burst. Cache-aligned, owned by one lcore; the tables
+// it points at are shared and read-only to workers (see dataplane/shm/abi.hpp).
+#pragma once
+
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include <array>
+#include <cstdint>
+
+#include "dataplane/crypto/chacha_poly.hpp"
+#include "dataplane/net/frame.hpp"
+#include "dataplane/shm/abi.hpp"
+#include "dataplane/tables/index_map.hpp"
+#include "dataplane/tables/routes.hpp"
+
+namespace wirespeed::dataplane::pipeline {
+
+inline constexpr unsigned kBurst = 32;
+inline constexpr unsigned kMaxOwnAddresses = 4;  // per port and family
+
+// The gateway's own addresses on one port.
+struct PortAddresses {
+  net::IpAddr v4[kMaxOwnAddresses];
+  uint8_t v4_prefix[kMaxOwnAddresses] = {};
+  unsigned v4_count = 0;
+  net::IpAddr v6[kMaxOwnAddresses];
+  uint8_t v6_prefix[kMaxOwnAddresses] = {};
+  unsigned v6_count = 0;
+  net::IpAddr link_local_v6;  // fe80::EUI-64 of the port MAC
+  net::IpAddr gateway;        // family 0: none (outer only)
+
+  bool is_own(const net::IpAddr& a) const noexcept;
+  // Our source address for a datagram to `dst` (first of that family), or
+  // nullptr when we have none of that family.
+  const net::IpAddr* source_for(const net::IpAddr& dst) const noexcept;
+  // True when `a` is inside one of our on-link prefixes of its family.
+  bool on_link(const net::IpAddr& a) const noexcept;
+};
+
+// What stays the same for the life of the gateway, shared by all lcores.
+struct GatewayConfig {
+  uint16_t port_id[shm::kPortCount] = {};
+  net::MacAddress mac[shm::kPortCount];
+  PortAddresses addresses[shm::kPortCount];
+  uint16_t listen_port = 51820;
+  uint16_t mtu = 1420;  // inner MTU: largest inner IP packet we encapsulate
+};
+
+// Packets waiting for transmission on one port/queue of one lcore.
+struct TxBuffer {
+  rte_mbuf* pkts[kBurst * 2];
+  unsigned count = 0;
+};
+
+struct alignas(64) LcoreContext {
+  unsigned row = 0;        // counter row: 0 main lcore, 1.. workers
+  uint16_t tx_queue = 0;   // this lcore's TX queue on both ports
+  const GatewayConfig* gw = nullptr;
+  shm::StateZone* zone = nullptr;
+  rte_ring* punt = nullptr;      // to the control plane (copies of frames)
+  rte_ring* events = nullptr;    // to the control plane
+  rte_ring* internal = nullptr;  // to the main lcore: keypair confirmations (uint32 slot)
+  const tables::Routes* routes = nullptr;
+  const tables::IndexMap* index = nullptr;
+  crypto::AeadEngine* engine = nullptr;
+  uint16_t ipv4_id = 0;
+  uint64_t now_ns = 0;  // read once per burst
+  uint64_t last_miss_event_ns = 0;
+  unsigned miss_events_in_window = 0;
+  TxBuffer tx[shm::kPortCount];
+
+  shm::LcoreCounters& counters() const noexcept { return zone->lcore_counters[row]; }
+  shm::PeerCounters& peer_counters(uint32_t peer) const noexcept {
+    return zone->peer_counters[row][peer];
+  }
+  void drop(rte_mbuf* m, shm::DropReason reason) noexcept {
+    counters().drops[static_cast<unsigned>(reason)].add(1);
+    rte_pktmbuf_free(m);
+  }
+  void count_drop(shm::DropReason reason, uint64_t n = 1) noexcept {
+    counters().drops[static_cast<unsigned>(reason)].add(n);
+  }
+};
+
+// Decap: a burst from an outer RX queue. Takes ownership of every mbuf: each
+// ends transmitted on the inner port (buffered in ctx.tx), punted (copied,
+// then freed) or dropped and counted. Worker lcores; RCU read side.
+void decap_burst(LcoreContext& ctx, rte_mbuf** pkts, unsigned n) noexcept;
+
+// Encap: a burst from an inner RX queue (Ethernet frames). Same ownership
+// rule; packets without a usable keypair are staged on their peer. Worker
+// lcores, and the main lcore for staged packets; RCU read side.
+void encap_burst(LcoreContext& ctx, rte_mbuf** pkts, unsigned n) noexcept;
+
+// Encrypts and sends IP packets (Ethernet header already stripped: each mbuf
+// starts at its IP header) to one peer with its current keypair; used by
+// encap_burst after routing and by the main lcore to flush staged packets.
+// Packets that cannot go now are staged again (stage == true) or dropped.
+void encap_to_peer(LcoreContext& ctx, uint32_t peer, rte_mbuf** pkts, unsigned n,
+                   bool stage) noexcept;
+
+// Sends one keepalive (an empty data message) to `peer` if it has a usable
+// current keypair. Main lcore.
+bool send_keepalive(LcoreContext& ctx, uint32_t peer, rte_mempool* pool) noexcept;
+
+// Hands buffered packets to the NIC; what it refuses is freed and counted.
+void flush_tx(LcoreContext& ctx) noexcept;
+
+// Copy of a frame to the control plane. Frees nothing (the caller does).
+// False (counted) when the ring is full or the frame is too big.
+bool punt_copy(LcoreContext& ctx, const rte_mbuf* m, shm::PortRole port) noexcept;
+
+// Raises an event (counted as ring_full when it cannot).
+void raise_event(LcoreContext& ctx, shm::MessageKind kind, uint32_t peer, const void* body,
+                 uint16_t body_len) noexcept;
+
+}  // namespace wirespeed::dataplane::pipeline

@@ -1,0 +1,291 @@
+// Encap: inner RX -> outer TX (design-brief §2). Worker lcores for traffic
+// from the LAN, the main lcore for staged packets and keepalives; RCU read
+// side in both.
+//
+// A burst is classified and routed packet by packet (longest-prefix match of
+// the destination over all peers' allowed IPs), then sent per peer: one
+// keypair check, one endpoint read and one nonce reservation per peer and
+// burst, one burst of seals, then the outer headers.
+#include <rte_ether.h>
+#include <rte_prefetch.h>
+
+#include <cstring>
+
+#include "dataplane/pipeline/context.hpp"
+#include "dataplane/pipeline/keypair_rules.hpp"
+#include "dataplane/tables/neighbours.hpp"
+#include "dataplane/wire/messages.hpp"
+
+namespace wirespeed::dataplane::pipeline {
+
+namespace {
+
+using shm::DropReason;
+
+constexpr uint64_t kHandshakeEventInterval = 250ULL * 1000 * 1000;  // ns between "needs handshake"
+
+bool wanted_by_control_plane(const net::FrameView& v, const PortAddresses& own) noexcept {
+  switch (v.kind) {
+    case net::FrameKind::kArp:
+      return own.is_own(v.dst);
+    case net::FrameKind::kIpv4Icmp:
+      return v.icmp_type == 8 && own.is_own(v.dst);
+    case net::FrameKind::kIpv6Icmp:
+      return v.icmp_type == 135 || v.icmp_type == 136 || (v.icmp_type == 128 && own.is_own(v.dst));
+    default:
+      return false;
+  }
+}
+
+void request_handshake(LcoreContext& ctx, uint32_t peer_id) noexcept {
+  shm::PeerSlot& peer = ctx.zone->peers[peer_id];
+  uint64_t last = peer.handshake_wanted_ns.load(std::memory_order_relaxed);
+  if (ctx.now_ns - last < kHandshakeEventInterval) return;
+  if (!peer.handshake_wanted_ns.compare_exchange_strong(last, ctx.now_ns,
+                                                         std::memory_order_relaxed)) {
+    return;  // another lcore raised it just now
+  }
+  raise_event(ctx, shm::MessageKind::kEventNeedHandshake, peer_id, nullptr, 0);
+}
+
+// Holds packets for a peer that has no usable keypair yet; the main lcore
+// sends them when one is installed (or drops them when the handshake gives up).
+void stage(LcoreContext& ctx, uint32_t peer_id, rte_mbuf** pkts, unsigned n) noexcept {
+  shm::PeerSlot& peer = ctx.zone->peers[peer_id];
+  unsigned kept = 0;
+  peer.stage_lock.lock();
+  for (unsigned i = 0; i < n; ++i) {
+    if (peer.staged_count < shm::kStageMax) {
+      peer.staged[peer.staged_count++] = reinterpret_cast<uintptr_t>(pkts[i]);
+      ++kept;
+    } else {
+      ctx.drop(pkts[i], DropReason::kStageFull);
+    }
+  }
+  peer.stage_lock.unlock();
+  ctx.counters().staged.add(kept);
+  request_handshake(ctx, peer_id);
+}
+
+shm::Endpoint read_endpoint(const shm::PeerSlot& peer) noexcept {
+  shm::Endpoint e;
+  uint32_t seq;
+  do {
+    seq = peer.endpoint_seq.read_begin();
+    e = peer.endpoint;
+  } while (peer.endpoint_seq.read_retry(seq));
+  return e;
+}
+
+void drop_all(LcoreContext& ctx, rte_mbuf** pkts, unsigned n, DropReason reason) noexcept {
+  for (unsigned i = 0; i < n; ++i) ctx.drop(pkts[i], reason);
+}
+
+}  // namespace
+
+void encap_to_peer(LcoreContext& ctx, uint32_t peer_id, rte_mbuf** pkts, unsigned n,
+                   bool may_stage) noexcept {
+  while (n > kBurst) {
+    encap_to_peer(ctx, peer_id, pkts, kBurst, may_stage);
+    pkts += kBurst;
+    n -= kBurst;
+  }
+  if (n == 0) return;
+  shm::PeerSlot& peer = ctx.zone->peers[peer_id];
+  if (peer.state.load(std::memory_order_acquire) != shm::PeerState::kActive) [[unlikely]] {
+    drop_all(ctx, pkts, n, DropReason::kNoRoute);
+    return;
+  }
+  const int32_t slot = peer.current.load(std::memory_order_acquire);
+  shm::KeypairSlot* kp = slot >= 0 ? &ctx.zone->keypairs[slot] : nullptr;
+  if (kp == nullptr || kp->state.load(std::memory_order_acquire) != shm::SlotState::kLive ||
+      keypair_expired(*kp, ctx.now_ns)) {
+    if (may_stage) {
+      stage(ctx, peer_id, pkts, n);
+    } else {
+      drop_all(ctx, pkts, n, DropReason::kNoKeypair);
+    }
+    return;
+  }
+
+  const GatewayConfig& gw = *ctx.gw;
+  const unsigned outer_port = static_cast<unsigned>(shm::PortRole::kOuter);
+  const PortAddresses& outer = gw.addresses[outer_port];
+  const shm::Endpoint ep = read_endpoint(peer);
+  net::IpAddr dst;
+  dst.family = ep.family;
+  std::memcpy(dst.bytes.data(), ep.addr, 16);
+  const net::IpAddr* src = outer.source_for(dst);
+  if (ep.family == 0 || src == nullptr) {
+    drop_all(ctx, pkts, n, DropReason::kNoEndpoint);
+    return;
+  }
+  const net::IpAddr& hop = outer.on_link(dst) || outer.gateway.family != dst.family ? dst : outer.gateway;
+  const auto hop_mac = tables::neighbour_lookup(ctx.zone->neighbours[outer_port], hop.family,
+                                                hop.bytes.data());
+  if (!hop_mac) {
+    alignas(8) shm::RingMessage msg;
+    shm::EventNeighbour body{};
+    body.family = hop.family;
+    std::memcpy(body.addr, hop.bytes.data(), 16);
+    msg.kind = shm::MessageKind::kEventNeighbourMiss;
+    msg.port = static_cast<uint8_t>(shm::PortRole::kOuter);
+    msg.length = sizeof(body);
+    msg.timestamp_ns = ctx.now_ns;
+    std::memcpy(msg.body, &body, sizeof(body));
+    if (rte_ring_enqueue_elem(ctx.events, &msg, sizeof(msg)) != 0) ctx.count_drop(DropReason::kRingFull);
+    drop_all(ctx, pkts, n, DropReason::kNoNeighbour);
+    return;
+  }
+  net::MacAddress dst_mac;
+  tables::word_to_mac(*hop_mac, dst_mac.bytes.data());
+
+  // Nonces for the whole burst at once: the only shared write per burst.
+  const uint64_t base = kp->send_counter.fetch_add(n, std::memory_order_relaxed);
+  if (base + n > wire::kRekeyAfterMessages &&
+      kp->rekey_raised.exchange(1, std::memory_order_relaxed) == 0) {
+    shm::EventKeypair body{kp->local_index, 0, base + n};
+    raise_event(ctx, shm::MessageKind::kEventRekeyWanted, peer_id, &body, sizeof(body));
+  }
+
+  crypto::AeadOp ops[kBurst];
+  rte_mbuf* ready[kBurst];
+  unsigned nr = 0;
+  uint64_t data_packets = 0;
+  for (unsigned i = 0; i < n; ++i) {
+    rte_mbuf* m = pkts[i];
+    const uint64_t counter = base + i;
+    if (counter >= wire::kRejectAfterMessages) [[unlikely]] {
+      ctx.drop(m, DropReason::kKeypairExpired);
+      continue;
+    }
+    const uint32_t ip_len = m->data_len;
+    uint32_t padded = (ip_len + wire::kMessagePadding - 1) & ~(wire::kMessagePadding - 1);
+    if (padded > gw.mtu) padded = ip_len > gw.mtu ? ip_len : gw.mtu;
+    char* tail = rte_pktmbuf_append(m, static_cast<uint16_t>(padded - ip_len + wire::kTagLen));
+    auto* hdr = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, wire::kDataHeaderSize));
+    if (tail == nullptr || hdr == nullptr) [[unlikely]] {
+      ctx.drop(m, DropReason::kTooBig);
+      continue;
+    }
+    std::memset(tail, 0, padded - ip_len);
+    hdr[0] = static_cast<uint8_t>(wire::MessageType::kData);
+    hdr[1] = hdr[2] = hdr[3] = 0;
+    store_le32(hdr + 4, kp->remote_index);
+    store_le64(hdr + 8, counter);
+    crypto::AeadOp& op = ops[nr];
+    op.key = kp->send_key;
+    op.counter = counter;
+    op.data = hdr + wire::kDataHeaderSize;
+    op.len = padded;
+    op.tag = op.data + padded;
+    op.ok = false;
+    ready[nr++] = m;
+    if (ip_len != 0) ++data_packets;
+  }
+  crypto::seal_burst(*ctx.engine, std::span<crypto::AeadOp>(ops, nr));
+
+  const uint16_t header_len = static_cast<uint16_t>(net::outer_header_len(dst.family));
+  shm::PeerCounters& pc = ctx.peer_counters(peer_id);
+  TxBuffer& tx = ctx.tx[outer_port];
+  for (unsigned i = 0; i < nr; ++i) {
+    rte_mbuf* m = ready[i];
+    const uint16_t udp_payload = static_cast<uint16_t>(rte_pktmbuf_data_len(m));
+    auto* out = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, header_len));
+    if (out == nullptr) [[unlikely]] {
+      ctx.drop(m, DropReason::kTooBig);
+      continue;
+    }
+    net::write_outer_headers(out, gw.mac[outer_port], dst_mac, *src, dst, gw.listen_port, ep.port,
+                             out + header_len, udp_payload, ctx.ipv4_id++, false);
+    m->ol_flags = 0;
+    m->packet_type = 0;
+    pc.tx_packets.add(1);
+    pc.tx_bytes.add(udp_payload);
+    if (tx.count == sizeof(tx.pkts) / sizeof(tx.pkts[0])) flush_tx(ctx);
+    tx.pkts[tx.count++] = m;
+  }
+  ctx.counters().encrypted.add(nr);
+  pc.last_tx_ns.set(ctx.now_ns);
+  if (data_packets != 0) pc.last_tx_data_ns.set(ctx.now_ns);
+}
+
+void encap_burst(LcoreContext& ctx, rte_mbuf** pkts, unsigned n) noexcept {
+  const GatewayConfig& gw = *ctx.gw;
+  const unsigned inner_port = static_cast<unsigned>(shm::PortRole::kInner);
+  const PortAddresses& inner = gw.addresses[inner_port];
+  shm::PortCounters& rx = ctx.counters().port[inner_port];
+
+  rte_mbuf* routed[kBurst];
+  uint32_t peers[kBurst];
+  unsigned nr = 0;
+  for (unsigned i = 0; i < n; ++i) {
+    if (i + 3 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 3], void*));
+    rte_mbuf* m = pkts[i];
+    rx.rx_packets.add(1);
+    rx.rx_bytes.add(rte_pktmbuf_pkt_len(m));
+    if (m->nb_segs != 1) [[unlikely]] {
+      ctx.drop(m, DropReason::kMalformed);
+      continue;
+    }
+    const net::FrameView v = net::parse_frame(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len);
+    if (v.kind == net::FrameKind::kMalformed) {
+      ctx.drop(m, DropReason::kMalformed);
+      continue;
+    }
+    if (wanted_by_control_plane(v, inner)) {
+      punt_copy(ctx, m, shm::PortRole::kInner);
+      rte_pktmbuf_free(m);
+      continue;
+    }
+    if (!v.is_ipv4() && !v.is_ipv6()) {
+      ctx.drop(m, DropReason::kNotForUs);
+      continue;
+    }
+    if (inner.is_own(v.dst) || v.dst.is_multicast()) {
+      ctx.drop(m, DropReason::kNotForUs);
+      continue;
+    }
+    const uint32_t peer = ctx.routes->lookup(v.dst.family, v.dst.bytes.data());
+    if (peer == shm::kNoPeer) {
+      ctx.drop(m, DropReason::kNoRoute);
+      continue;
+    }
+    const uint16_t ip_len = static_cast<uint16_t>(v.frame_len - v.l3_offset);
+    if (ip_len > gw.mtu) {
+      ctx.drop(m, DropReason::kTooBig);
+      continue;
+    }
+    rte_pktmbuf_adj(m, v.l3_offset);
+    rte_pktmbuf_trim(m, static_cast<uint16_t>(m->data_len - ip_len));  // Ethernet padding
+    routed[nr] = m;
+    peers[nr++] = peer;
+  }
+
+  // Send per peer, in arrival order within each peer.
+  bool done[kBurst] = {};
+  rte_mbuf* group[kBurst];
+  for (unsigned i = 0; i < nr; ++i) {
+    if (done[i]) continue;
+    unsigned ng = 0;
+    for (unsigned j = i; j < nr; ++j) {
+      if (!done[j] && peers[j] == peers[i]) {
+        group[ng++] = routed[j];
+        done[j] = true;
+      }
+    }
+    encap_to_peer(ctx, peers[i], group, ng, true);
+  }
+}
+
+bool send_keepalive(LcoreContext& ctx, uint32_t peer, rte_mempool* pool) noexcept {
+  rte_mbuf* m = rte_pktmbuf_alloc(pool);
+  if (m == nullptr) {
+    ctx.count_drop(DropReason::kMbufExhausted);
+    return false;
+  }
+  encap_to_peer(ctx, peer, &m, 1, false);
+  return true;
+}
+
+}  // namespace wirespeed::dataplane::pipeline
