@@ -110,6 +110,22 @@ int main(int argc, char** argv) {
                  shm::kMaxPeers);
     return 2;
   }
+  // Frames live in one mbuf (RX scatter is off): the largest outer frame,
+  // inner MTU + IPv6/UDP/WireGuard overhead + Ethernet, must fit its room.
+  constexpr unsigned kOuterOverhead = 40 + 8 + 32 + 14;
+  if (cfg.mtu + kOuterOverhead > RTE_MBUF_DEFAULT_DATAROOM) {
+    std::fprintf(stderr, "wirespeed-dataplane: %s: interface.mtu %u is too large for this build (at most %u)\n",
+                 cfg.source_path.c_str(), cfg.mtu, RTE_MBUF_DEFAULT_DATAROOM - kOuterOverhead);
+    return 2;
+  }
+  for (unsigned w : cfg.workers) {
+    if (w >= RTE_MAX_LCORE - 1) {
+      // The last lcore id belongs to the control plane (secondary_eal_args).
+      std::fprintf(stderr, "wirespeed-dataplane: %s: worker lcore %u: ids up to %u only\n",
+                   cfg.source_path.c_str(), w, RTE_MAX_LCORE - 2);
+      return 2;
+    }
+  }
   pipeline::GatewayConfig gw;
   if (std::string error; !app::fill_addresses(cfg, gw, &error)) {
     std::fprintf(stderr, "wirespeed-dataplane: %s: %s\n", cfg.source_path.c_str(), error.c_str());

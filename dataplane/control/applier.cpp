@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "dataplane/base/clock.hpp"
+#include "dataplane/pipeline/keypair_rules.hpp"
 #include "dataplane/tables/neighbours.hpp"
 
 namespace wirespeed::dataplane::control {
@@ -14,6 +15,9 @@ namespace wirespeed::dataplane::control {
 namespace {
 
 constexpr unsigned kCommandsPerPoll = 64;
+// A worker that read "no keypair" just before an install stages its packets
+// just after the install's flush; the sweep sends them within this time.
+constexpr uint64_t kStageSweepInterval = 10ULL * 1000 * 1000;
 
 void wipe(void* p, size_t n) noexcept {
   volatile uint8_t* b = static_cast<volatile uint8_t*>(p);
@@ -58,6 +62,10 @@ unsigned Applier::poll(uint64_t now_ns) noexcept {
   wipe(&cmd, sizeof(cmd));  // a keypair install leaves keys in the copy
   flush_routes();
   reclaim(false);
+  if (now_ns >= next_stage_sweep_ns_) {
+    sweep_staged();
+    next_stage_sweep_ns_ = now_ns + kStageSweepInterval;
+  }
   pipeline::flush_tx(ctx_);
   return work;
 }
@@ -101,9 +109,9 @@ void Applier::apply(const shm::RingMessage& cmd) noexcept {
         shm::CmdNeighbourSet b;
         std::memcpy(&b, cmd.body, sizeof(b));
         if (b.family == 4 || b.family == 6) {
-          if (!tables::neighbour_set(zone_.neighbours[cmd.port], b.family, b.addr, b.mac)) {
-            ctx_.count_drop(shm::DropReason::kRingFull);
-          }
+          // A full table leaves the address unresolved: its packets are then
+          // counted as no_neighbour.
+          (void)tables::neighbour_set(zone_.neighbours[cmd.port], b.family, b.addr, b.mac);
         }
       }
       break;
@@ -350,6 +358,20 @@ void Applier::flush_staged(uint32_t peer, bool send) noexcept {
     pipeline::encap_to_peer(ctx_, peer, pkts, n, true);
   } else {
     for (unsigned i = 0; i < n; ++i) ctx_.drop(pkts[i], shm::DropReason::kNoKeypair);
+  }
+}
+
+void Applier::sweep_staged() noexcept {
+  for (uint32_t peer = 0; peer < shm::kMaxPeers; ++peer) {
+    shm::PeerSlot& p = zone_.peers[peer];
+    if (p.state.load(std::memory_order_relaxed) != shm::PeerState::kActive) continue;
+    const int32_t current = p.current.load(std::memory_order_relaxed);
+    if (current == shm::kNoKeypair || pipeline::keypair_expired(zone_.keypairs[current], ctx_.now_ns)) {
+      continue;  // would only stage them again
+    }
+    // A racy peek is enough: flush_staged takes the lock.
+    if (__atomic_load_n(&p.staged_count, __ATOMIC_RELAXED) == 0) continue;
+    flush_staged(peer, true);
   }
 }
 

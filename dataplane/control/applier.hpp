@@ -56,6 +56,7 @@ class Applier {
   void transmit_udp(uint32_t peer, const shm::CmdTransmitUdp& body) noexcept;
   void confirm(int32_t slot) noexcept;  // a worker saw the first packet under `next`
   void flush_staged(uint32_t peer, bool send) noexcept;
+  void sweep_staged() noexcept;  // flush peers that have staged packets and a keypair
 
   int32_t free_keypair_slot(uint32_t peer) noexcept;
   void retire(int32_t slot) noexcept;
@@ -71,6 +72,7 @@ class Applier {
   pipeline::LcoreContext& ctx_;
   rte_mempool* pool_;
   rte_ring* internal_;
+  uint64_t next_stage_sweep_ns_ = 0;
   std::vector<Retired> retired_;
   std::vector<tables::RouteChange> pending_routes_;
   std::vector<std::vector<tables::RouteChange>> peer_routes_;  // per peer: what it owns

@@ -98,6 +98,28 @@ bool punt_copy(LcoreContext& ctx, const rte_mbuf* m, shm::PortRole port) noexcep
   return true;
 }
 
+// A next hop without a MAC: tell the control plane, at most 64 times a
+// second per lcore so a flood of misses cannot fill the event ring.
+void report_neighbour_miss(LcoreContext& ctx, shm::PortRole port, const net::IpAddr& ip) noexcept {
+  if (ctx.now_ns - ctx.last_miss_event_ns > 1000000000ULL) {
+    ctx.last_miss_event_ns = ctx.now_ns;
+    ctx.miss_events_in_window = 0;
+  }
+  if (++ctx.miss_events_in_window > 64) return;
+  alignas(8) shm::RingMessage msg;
+  shm::EventNeighbour body{};
+  body.family = ip.family;
+  std::memcpy(body.addr, ip.bytes.data(), 16);
+  msg.kind = shm::MessageKind::kEventNeighbourMiss;
+  msg.port = static_cast<uint8_t>(port);
+  msg.length = sizeof(body);
+  msg.timestamp_ns = ctx.now_ns;
+  std::memcpy(msg.body, &body, sizeof(body));
+  if (rte_ring_enqueue_elem(ctx.events, &msg, sizeof(msg)) != 0) {
+    ctx.count_drop(shm::DropReason::kRingFull);
+  }
+}
+
 void raise_event(LcoreContext& ctx, shm::MessageKind kind, uint32_t peer, const void* body,
                  uint16_t body_len) noexcept {
   alignas(8) shm::RingMessage msg;

@@ -113,6 +113,10 @@ void flush_tx(LcoreContext& ctx) noexcept;
 // False (counted) when the ring is full or the frame is too big.
 bool punt_copy(LcoreContext& ctx, const rte_mbuf* m, shm::PortRole port) noexcept;
 
+// A next hop without a MAC: tell the control plane, at most 64 times a
+// second per lcore so a flood of misses cannot fill the event ring.
+void report_neighbour_miss(LcoreContext& ctx, shm::PortRole port, const net::IpAddr& ip) noexcept;
+
 // Raises an event (counted as ring_full when it cannot).
 void raise_event(LcoreContext& ctx, shm::MessageKind kind, uint32_t peer, const void* body,
                  uint16_t body_len) noexcept;

@@ -85,28 +85,6 @@ void note_endpoint(LcoreContext& ctx, uint32_t peer_id, const net::FrameView& v)
   raise_event(ctx, shm::MessageKind::kEventEndpointChanged, peer_id, &body, sizeof(body));
 }
 
-// A next hop without a MAC: tell the control plane, at most 64 times a
-// second per lcore so a flood of misses cannot fill the event ring.
-void report_neighbour_miss(LcoreContext& ctx, shm::PortRole port, const net::IpAddr& ip) noexcept {
-  if (ctx.now_ns - ctx.last_miss_event_ns > 1000000000ULL) {
-    ctx.last_miss_event_ns = ctx.now_ns;
-    ctx.miss_events_in_window = 0;
-  }
-  if (++ctx.miss_events_in_window > 64) return;
-  alignas(8) shm::RingMessage msg;
-  shm::EventNeighbour body{};
-  body.family = ip.family;
-  std::memcpy(body.addr, ip.bytes.data(), 16);
-  msg.kind = shm::MessageKind::kEventNeighbourMiss;
-  msg.port = static_cast<uint8_t>(port);
-  msg.length = sizeof(body);
-  msg.timestamp_ns = ctx.now_ns;
-  std::memcpy(msg.body, &body, sizeof(body));
-  if (rte_ring_enqueue_elem(ctx.events, &msg, sizeof(msg)) != 0) {
-    ctx.count_drop(DropReason::kRingFull);
-  }
-}
-
 struct DataPacket {
   rte_mbuf* m;
   net::FrameView view;
@@ -291,6 +269,7 @@ void decap_burst(LcoreContext& ctx, rte_mbuf** pkts, unsigned n) noexcept {
     m->ol_flags = 0;
     m->packet_type = 0;
     TxBuffer& tx = ctx.tx[inner_port];
+    if (tx.count == sizeof(tx.pkts) / sizeof(tx.pkts[0])) flush_tx(ctx);
     tx.pkts[tx.count++] = m;
   }
 }

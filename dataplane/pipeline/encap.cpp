@@ -124,16 +124,7 @@ void encap_to_peer(LcoreContext& ctx, uint32_t peer_id, rte_mbuf** pkts, unsigne
   const auto hop_mac = tables::neighbour_lookup(ctx.zone->neighbours[outer_port], hop.family,
                                                 hop.bytes.data());
   if (!hop_mac) {
-    alignas(8) shm::RingMessage msg;
-    shm::EventNeighbour body{};
-    body.family = hop.family;
-    std::memcpy(body.addr, hop.bytes.data(), 16);
-    msg.kind = shm::MessageKind::kEventNeighbourMiss;
-    msg.port = static_cast<uint8_t>(shm::PortRole::kOuter);
-    msg.length = sizeof(body);
-    msg.timestamp_ns = ctx.now_ns;
-    std::memcpy(msg.body, &body, sizeof(body));
-    if (rte_ring_enqueue_elem(ctx.events, &msg, sizeof(msg)) != 0) ctx.count_drop(DropReason::kRingFull);
+    report_neighbour_miss(ctx, shm::PortRole::kOuter, hop);
     drop_all(ctx, pkts, n, DropReason::kNoNeighbour);
     return;
   }
@@ -242,7 +233,10 @@ void encap_burst(LcoreContext& ctx, rte_mbuf** pkts, unsigned n) noexcept {
       ctx.drop(m, DropReason::kNotForUs);
       continue;
     }
-    if (inner.is_own(v.dst) || v.dst.is_multicast()) {
+    const bool limited_broadcast = v.dst.family == 4 && v.dst.bytes[0] == 0xff &&
+                                   v.dst.bytes[1] == 0xff && v.dst.bytes[2] == 0xff &&
+                                   v.dst.bytes[3] == 0xff;
+    if (inner.is_own(v.dst) || v.dst.is_multicast() || limited_broadcast) {
       ctx.drop(m, DropReason::kNotForUs);
       continue;
     }

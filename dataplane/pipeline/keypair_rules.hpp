@@ -10,8 +10,10 @@
 
 namespace wirespeed::dataplane::pipeline {
 
+// `now_ns` may be a little older than the birth (it is read once per burst,
+// and the main lcore installs keys between reads): never subtract.
 inline bool keypair_expired(const shm::KeypairSlot& kp, uint64_t now_ns) noexcept {
-  return now_ns - kp.birth_ns >= wire::kRejectAfterTime;
+  return now_ns >= kp.birth_ns + wire::kRejectAfterTime;
 }
 
 inline uint32_t load_le32(const uint8_t* p) noexcept {

@@ -203,8 +203,7 @@ struct alignas(64) PeerSlot {
   X(kTooBig, "too_big")                     /* exceeds MTU / punt frame size */   \
   X(kRingFull, "ring_full")                                                       \
   X(kMbufExhausted, "mbuf_exhausted")                                             \
-  X(kTxFull, "tx_full")                     /* NIC TX queue did not take it */    \
-  X(kPuntUnhandled, "punt_unhandled")       /* not ARP/ND/echo/handshake */
+  X(kTxFull, "tx_full")                     /* NIC TX queue did not take it */
 
 enum class DropReason : uint8_t {
 #define WS_DROP_ENUM(sym, text) sym,

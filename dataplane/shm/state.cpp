@@ -54,6 +54,9 @@ Result<SharedState> SharedState::create(int socket_id) {
   zone->header.ring_message_size = sizeof(RingMessage);
   zone->header.dataplane_pid = static_cast<uint32_t>(getpid());
   zone->header.started_ns = monotonic_ns();
+  // Alive from the start: a control plane that attaches before the main
+  // lcore's first loop must not take a zero heartbeat for a dead one.
+  zone->header.heartbeat_ns.store(zone->header.started_ns, std::memory_order_release);
 
   // punt and events: many workers produce, the control plane consumes.
   // commands: the control plane produces, the main lcore consumes.

@@ -637,7 +637,7 @@ TEST(ConfigExamples, LabYamlLoads) {
   EXPECT_EQ(c.listen_port, 51820);
   EXPECT_EQ(c.mtu, 1420);
   EXPECT_EQ(c.file_prefix, "wsp0");
-  EXPECT_EQ(c.eal, (std::vector<std::string>{"-l", "0-1", "--vdev=net_af_packet0,iface=veth-out",
+  EXPECT_EQ(c.eal, (std::vector<std::string>{"-l", "0-1", "--vdev=net_af_packet0,iface=veth-out,qpairs=2",
                                              "--vdev=net_tap0,iface=wsp0-in"}));
   EXPECT_EQ(c.workers, (std::vector<unsigned>{1}));
   EXPECT_EQ(c.outer.port, "net_af_packet0");
