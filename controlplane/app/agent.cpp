@@ -27,30 +27,11 @@ constexpr unsigned kBacklogMax = 4096;
 constexpr unsigned kPollBurst = 32;
 constexpr unsigned kUnderLoadDepth = shm::kRingSize / 8;  // punt ring this deep: demand cookies
 
-bool same_prefix(const net::IpAddr& a, const net::IpAddr& b, unsigned bits) {
-  const unsigned bytes = bits / 8;
-  if (std::memcmp(a.bytes.data(), b.bytes.data(), bytes) != 0) return false;
-  const unsigned rest = bits % 8;
-  if (rest == 0) return true;
-  const uint8_t mask = static_cast<uint8_t>(0xFF00U >> rest);
-  return (a.bytes[bytes] & mask) == (b.bytes[bytes] & mask);
-}
-
 net::IpAddr endpoint_ip(const shm::Endpoint& e) {
   net::IpAddr a;
   a.family = e.family;
   std::memcpy(a.bytes.data(), e.addr, 16);
   return a;
-}
-
-shm::Endpoint read_endpoint(const shm::PeerSlot& peer) {
-  shm::Endpoint e;
-  uint32_t seq;
-  do {
-    seq = peer.endpoint_seq.read_begin();
-    e = peer.endpoint;
-  } while (peer.endpoint_seq.read_retry(seq));
-  return e;
 }
 
 std::optional<device::AdoptedKeypair> adopt_keypair(const shm::StateZone& zone, int32_t slot) {
@@ -99,7 +80,7 @@ unsigned Agent::start(uint64_t now_ns) {
     peer.current = adopt_keypair(zone, slot.current.load(std::memory_order_acquire));
     peer.previous = adopt_keypair(zone, slot.previous.load(std::memory_order_acquire));
     peer.next = adopt_keypair(zone, slot.next.load(std::memory_order_acquire));
-    peer.endpoint = read_endpoint(slot);
+    peer.endpoint = shm::read_endpoint(slot);
     device_->adopt(i, peer, now_ns);
     if (peer.current) ++adopted;
   }
@@ -192,14 +173,17 @@ void Agent::handle_punt(const shm::RingMessage& msg, bool under_load, uint64_t n
     resolving_[port].erase(learnt->ip);
   }
   uint8_t reply[shm::kRingBodyMax];
-  const size_t len = net::answer(frame, v, local, reply);
-  if (len == 0) return;
+  transmit_frame(port, reply, net::answer(frame, v, local, reply), now_ns);
+}
+
+void Agent::transmit_frame(unsigned port, const uint8_t* frame, size_t len, uint64_t now_ns) {
+  if (len == 0 || len > shm::kRingBodyMax) return;
   shm::RingMessage& m = outbox_.emplace_back();
   m.kind = shm::MessageKind::kCmdTransmitFrame;
   m.port = static_cast<uint8_t>(port);
   m.length = static_cast<uint16_t>(len);
   m.timestamp_ns = now_ns;
-  std::memcpy(m.body, reply, len);
+  std::memcpy(m.body, frame, len);
 }
 
 // A handshake that authenticates makes the Device set the peer's endpoint
@@ -289,7 +273,7 @@ void Agent::poll_traffic(uint64_t now_ns) {
 bool Agent::on_link(unsigned port, const net::IpAddr& ip) const {
   if (ip.family == 6 && ip.bytes[0] == 0xfe && (ip.bytes[1] & 0xc0) == 0x80) return true;
   for (const auto& [addr, len] : ports_[port].prefixes) {
-    if (addr.family == ip.family && same_prefix(addr, ip, len)) return true;
+    if (net::same_prefix(addr, ip, len)) return true;
   }
   return false;
 }
@@ -319,13 +303,7 @@ void Agent::resolve(unsigned port, const net::IpAddr& ip, uint64_t now_ns) {
   uint8_t frame[128];
   const size_t len = ip.family == 4 ? net::build_arp_request(frame, ps.mac, *source, ip)
                                     : net::build_neighbor_solicitation(frame, ps.mac, *source, ip);
-  if (len == 0) return;
-  shm::RingMessage& m = outbox_.emplace_back();
-  m.kind = shm::MessageKind::kCmdTransmitFrame;
-  m.port = static_cast<uint8_t>(port);
-  m.length = static_cast<uint16_t>(len);
-  m.timestamp_ns = now_ns;
-  std::memcpy(m.body, frame, len);
+  transmit_frame(port, frame, len, now_ns);
 }
 
 void Agent::set_neighbour(unsigned port, const net::IpAddr& ip, const net::MacAddress& mac) {

@@ -52,6 +52,7 @@ class Agent {
   void handle_event(const dataplane::shm::RingMessage& msg, uint64_t now_ns);
   void poll_traffic(uint64_t now_ns);
   void resolve(unsigned port, const dataplane::net::IpAddr& ip, uint64_t now_ns);
+  void transmit_frame(unsigned port, const uint8_t* frame, size_t len, uint64_t now_ns);
   void set_neighbour(unsigned port, const dataplane::net::IpAddr& ip,
                      const dataplane::net::MacAddress& mac);
   // The next hop towards an endpoint: itself when on-link, else the gateway.

@@ -50,12 +50,7 @@ void print_status(std::FILE* out, const config::Config& cfg, const shm::StateZon
   for (uint32_t i = 0; i < shm::kMaxPeers; ++i) {
     const shm::PeerSlot& p = zone.peers[i];
     if (p.state.load(std::memory_order_acquire) != shm::PeerState::kActive) continue;
-    shm::Endpoint e;
-    uint32_t seq;
-    do {
-      seq = p.endpoint_seq.read_begin();
-      e = p.endpoint;
-    } while (p.endpoint_seq.read_retry(seq));
+    const shm::Endpoint e = shm::read_endpoint(p);
     uint64_t rx_packets = 0, rx_bytes = 0, tx_packets = 0, tx_bytes = 0;
     for (unsigned r = 0; r < rows; ++r) {
       const shm::PeerCounters& c = zone.peer_counters[r][i];

@@ -337,12 +337,7 @@ void Applier::reclaim(bool wait) noexcept {
 }
 
 void Applier::endpoint_set(uint32_t peer, const shm::Endpoint& endpoint) noexcept {
-  shm::PeerSlot& p = zone_.peers[peer];
-  p.endpoint_writer.lock();
-  p.endpoint_seq.write_begin();
-  p.endpoint = endpoint;
-  p.endpoint_seq.write_end();
-  p.endpoint_writer.unlock();
+  shm::write_endpoint(zone_.peers[peer], endpoint);
 }
 
 void Applier::flush_staged(uint32_t peer, bool send) noexcept {
@@ -401,12 +396,7 @@ void Applier::transmit_udp(uint32_t peer, const shm::CmdTransmitUdp& body) noexc
   shm::Endpoint ep = body.destination;
   if (ep.family == 0) {
     if (!valid_peer(peer)) return;
-    const shm::PeerSlot& p = zone_.peers[peer];
-    uint32_t seq;
-    do {
-      seq = p.endpoint_seq.read_begin();
-      ep = p.endpoint;
-    } while (p.endpoint_seq.read_retry(seq));
+    ep = shm::read_endpoint(zone_.peers[peer]);
   }
   if (ep.family != 4 && ep.family != 6) {
     ctx_.count_drop(shm::DropReason::kNoEndpoint);

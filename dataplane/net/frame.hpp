@@ -138,6 +138,19 @@ struct IpAddr {
   friend constexpr bool operator==(const IpAddr&, const IpAddr&) = default;
 };
 
+// True when a and b are of one family and agree in their first `bits` bits
+// (b inside a's /bits, and the other way round).
+inline bool same_prefix(const IpAddr& a, const IpAddr& b, unsigned bits) noexcept {
+  if (a.family != b.family || bits > a.size() * 8) return false;
+  const unsigned bytes = bits / 8;
+  for (unsigned i = 0; i < bytes; ++i)
+    if (a.bytes[i] != b.bytes[i]) return false;
+  const unsigned rest = bits % 8;
+  if (rest == 0) return true;
+  const uint8_t mask = static_cast<uint8_t>(0xFF00U >> rest);
+  return (a.bytes[bytes] & mask) == (b.bytes[bytes] & mask);
+}
+
 // FNV-1a over the 17 bytes: for unordered containers keyed by address.
 struct IpAddrHash {
   size_t operator()(const IpAddr& a) const noexcept {

@@ -9,18 +9,6 @@
 
 namespace wirespeed::dataplane::pipeline {
 
-namespace {
-
-bool same_prefix(const net::IpAddr& a, const net::IpAddr& b, unsigned bits) noexcept {
-  const unsigned bytes = bits / 8;
-  if (std::memcmp(a.bytes.data(), b.bytes.data(), bytes) != 0) return false;
-  const unsigned rest = bits % 8;
-  if (rest == 0) return true;
-  const uint8_t mask = static_cast<uint8_t>(0xFF00U >> rest);
-  return (a.bytes[bytes] & mask) == (b.bytes[bytes] & mask);
-}
-
-}  // namespace
 
 bool PortAddresses::is_own(const net::IpAddr& a) const noexcept {
   if (a.family == 4) {
@@ -45,13 +33,28 @@ const net::IpAddr* PortAddresses::source_for(const net::IpAddr& dst) const noexc
 bool PortAddresses::on_link(const net::IpAddr& a) const noexcept {
   if (a.family == 4) {
     for (unsigned i = 0; i < v4_count; ++i)
-      if (same_prefix(a, v4[i], v4_prefix[i])) return true;
+      if (net::same_prefix(a, v4[i], v4_prefix[i])) return true;
   } else if (a.family == 6) {
     if (a.bytes[0] == 0xfe && (a.bytes[1] & 0xc0) == 0x80) return true;  // fe80::/10
     for (unsigned i = 0; i < v6_count; ++i)
-      if (same_prefix(a, v6[i], v6_prefix[i])) return true;
+      if (net::same_prefix(a, v6[i], v6_prefix[i])) return true;
   }
   return false;
+}
+
+bool wanted_by_control_plane(const net::FrameView& v, const PortAddresses& own) noexcept {
+  switch (v.kind) {
+    case net::FrameKind::kArp:
+      return own.is_own(v.dst);  // requests for us, replies to us
+    case net::FrameKind::kIpv4Icmp:
+      return v.icmp_type == 8 && own.is_own(v.dst);
+    case net::FrameKind::kIpv6Icmp:
+      // Neighbor Solicitation / Advertisement (often to a multicast group),
+      // echo request to us.
+      return v.icmp_type == 135 || v.icmp_type == 136 || (v.icmp_type == 128 && own.is_own(v.dst));
+    default:
+      return false;
+  }
 }
 
 void flush_tx(LcoreContext& ctx) noexcept {

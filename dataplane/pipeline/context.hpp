@@ -106,6 +106,11 @@ void encap_to_peer(LcoreContext& ctx, uint32_t peer, rte_mbuf** pkts, unsigned n
 // current keypair. Main lcore.
 bool send_keepalive(LcoreContext& ctx, uint32_t peer, rte_mempool* pool) noexcept;
 
+// Frames that are not WireGuard but that the control plane answers on either
+// port: ARP for our addresses, Neighbor Solicitation/Advertisement, echo
+// requests to us.
+bool wanted_by_control_plane(const net::FrameView& v, const PortAddresses& own) noexcept;
+
 // Hands buffered packets to the NIC; what it refuses is freed and counted.
 void flush_tx(LcoreContext& ctx) noexcept;
 

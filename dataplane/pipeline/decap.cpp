@@ -42,22 +42,6 @@ bool is_handshake_message(uint8_t type, uint16_t len) noexcept {
   }
 }
 
-// Frames that are not WireGuard but that the control plane answers.
-bool wanted_by_control_plane(const net::FrameView& v, const PortAddresses& own) noexcept {
-  switch (v.kind) {
-    case net::FrameKind::kArp:
-      return own.is_own(v.dst);  // requests for us, replies to us
-    case net::FrameKind::kIpv4Icmp:
-      return v.icmp_type == 8 && own.is_own(v.dst);
-    case net::FrameKind::kIpv6Icmp:
-      // Neighbor Solicitation / Advertisement (often to a multicast group),
-      // echo request to us.
-      return v.icmp_type == 135 || v.icmp_type == 136 || (v.icmp_type == 128 && own.is_own(v.dst));
-    default:
-      return false;
-  }
-}
-
 // Roaming: the peer's endpoint becomes the source of its latest
 // authenticated packet. Written only when it changed, so the common case is
 // a seqlock read and a compare.
@@ -67,18 +51,8 @@ void note_endpoint(LcoreContext& ctx, uint32_t peer_id, const net::FrameView& v)
   seen.family = v.src.family;
   seen.port = v.src_port;
   std::memcpy(seen.addr, v.src.bytes.data(), 16);
-  shm::Endpoint current;
-  uint32_t seq;
-  do {
-    seq = peer.endpoint_seq.read_begin();
-    current = peer.endpoint;
-  } while (peer.endpoint_seq.read_retry(seq));
-  if (current == seen) return;
-  peer.endpoint_writer.lock();
-  peer.endpoint_seq.write_begin();
-  peer.endpoint = seen;
-  peer.endpoint_seq.write_end();
-  peer.endpoint_writer.unlock();
+  if (shm::read_endpoint(peer) == seen) return;
+  shm::write_endpoint(peer, seen);
   shm::EventEndpoint body{};
   body.endpoint = seen;
   std::memcpy(body.mac, v.eth_src.bytes.data(), 6);

@@ -24,19 +24,6 @@ using shm::DropReason;
 
 constexpr uint64_t kHandshakeEventInterval = 250ULL * 1000 * 1000;  // ns between "needs handshake"
 
-bool wanted_by_control_plane(const net::FrameView& v, const PortAddresses& own) noexcept {
-  switch (v.kind) {
-    case net::FrameKind::kArp:
-      return own.is_own(v.dst);
-    case net::FrameKind::kIpv4Icmp:
-      return v.icmp_type == 8 && own.is_own(v.dst);
-    case net::FrameKind::kIpv6Icmp:
-      return v.icmp_type == 135 || v.icmp_type == 136 || (v.icmp_type == 128 && own.is_own(v.dst));
-    default:
-      return false;
-  }
-}
-
 void request_handshake(LcoreContext& ctx, uint32_t peer_id) noexcept {
   shm::PeerSlot& peer = ctx.zone->peers[peer_id];
   uint64_t last = peer.handshake_wanted_ns.load(std::memory_order_relaxed);
@@ -65,16 +52,6 @@ void stage(LcoreContext& ctx, uint32_t peer_id, rte_mbuf** pkts, unsigned n) noe
   peer.stage_lock.unlock();
   ctx.counters().staged.add(kept);
   request_handshake(ctx, peer_id);
-}
-
-shm::Endpoint read_endpoint(const shm::PeerSlot& peer) noexcept {
-  shm::Endpoint e;
-  uint32_t seq;
-  do {
-    seq = peer.endpoint_seq.read_begin();
-    e = peer.endpoint;
-  } while (peer.endpoint_seq.read_retry(seq));
-  return e;
 }
 
 void drop_all(LcoreContext& ctx, rte_mbuf** pkts, unsigned n, DropReason reason) noexcept {
@@ -111,7 +88,7 @@ void encap_to_peer(LcoreContext& ctx, uint32_t peer_id, rte_mbuf** pkts, unsigne
   const GatewayConfig& gw = *ctx.gw;
   const unsigned outer_port = static_cast<unsigned>(shm::PortRole::kOuter);
   const PortAddresses& outer = gw.addresses[outer_port];
-  const shm::Endpoint ep = read_endpoint(peer);
+  const shm::Endpoint ep = shm::read_endpoint(peer);
   net::IpAddr dst;
   dst.family = ep.family;
   std::memcpy(dst.bytes.data(), ep.addr, 16);

@@ -151,6 +151,12 @@ struct alignas(64) KeypairSlot {
 
 enum class PeerState : uint32_t { kFree = 0, kActive = 1, kRetiring = 2 };
 
+struct PeerSlot;
+// The peer's endpoint, copied out under its sequence lock (any lcore, either
+// process) / written by one writer at a time (see PeerSlot::endpoint_writer).
+inline Endpoint read_endpoint(const PeerSlot& peer) noexcept;
+inline void write_endpoint(PeerSlot& peer, const Endpoint& endpoint) noexcept;
+
 struct alignas(64) PeerSlot {
   std::atomic<PeerState> state{PeerState::kFree};
   uint32_t generation = 0;  // bumped each time the slot is (re)used
@@ -182,6 +188,24 @@ struct alignas(64) PeerSlot {
   uint32_t staged_count = 0;
   uint64_t staged[kStageMax] = {};  // struct rte_mbuf* stored as integers
 };
+
+inline Endpoint read_endpoint(const PeerSlot& peer) noexcept {
+  Endpoint e;
+  uint32_t seq;
+  do {
+    seq = peer.endpoint_seq.read_begin();
+    e = peer.endpoint;
+  } while (peer.endpoint_seq.read_retry(seq));
+  return e;
+}
+
+inline void write_endpoint(PeerSlot& peer, const Endpoint& endpoint) noexcept {
+  peer.endpoint_writer.lock();
+  peer.endpoint_seq.write_begin();
+  peer.endpoint = endpoint;
+  peer.endpoint_seq.write_end();
+  peer.endpoint_writer.unlock();
+}
 
 // Drop reasons, declared once as (symbol, "text"): the enum and the names
 // the control plane prints come from the same list.
