@@ -15,6 +15,8 @@ namespace wirespeed::dataplane::control {
 namespace {
 
 constexpr unsigned kCommandsPerPoll = 64;
+constexpr size_t kMaxHeld = 64;
+constexpr uint64_t kHoldTime = 3ULL * 1000 * 1000 * 1000;  // under REKEY_TIMEOUT
 // A worker that read "no keypair" just before an install stages its packets
 // just after the install's flush; the sweep sends them within this time.
 constexpr uint64_t kStageSweepInterval = 10ULL * 1000 * 1000;
@@ -112,6 +114,7 @@ void Applier::apply(const shm::RingMessage& cmd) noexcept {
           // A full table leaves the address unresolved: its packets are then
           // counted as no_neighbour.
           (void)tables::neighbour_set(zone_.neighbours[cmd.port], b.family, b.addr, b.mac);
+          if (cmd.port == static_cast<uint8_t>(shm::PortRole::kOuter)) release_held(b.family, b.addr);
         }
       }
       break;
@@ -356,6 +359,20 @@ void Applier::flush_staged(uint32_t peer, bool send) noexcept {
   }
 }
 
+void Applier::release_held(uint8_t family, const uint8_t addr[16]) noexcept {
+  if (held_.empty()) return;
+  const unsigned outer = static_cast<unsigned>(shm::PortRole::kOuter);
+  const auto mac = tables::neighbour_lookup(zone_.neighbours[outer], family, addr);
+  auto done = [&](Held& h) {
+    if (h.expires_ns <= ctx_.now_ns) return true;  // too late: the timers resend
+    if (!mac || h.family != family || std::memcmp(h.addr, addr, 16) != 0) return false;
+    tables::word_to_mac(*mac, h.frame);  // the Ethernet destination
+    transmit_frame(static_cast<uint8_t>(outer), h.frame, h.len);
+    return true;
+  };
+  held_.erase(std::remove_if(held_.begin(), held_.end(), done), held_.end());
+}
+
 void Applier::sweep_staged() noexcept {
   for (uint32_t peer = 0; peer < shm::kMaxPeers; ++peer) {
     shm::PeerSlot& p = zone_.peers[peer];
@@ -414,6 +431,22 @@ void Applier::transmit_udp(uint32_t peer, const shm::CmdTransmitUdp& body) noexc
   }
   const net::IpAddr& hop = own.on_link(dst) || own.gateway.family != dst.family ? dst : own.gateway;
   const auto mac = tables::neighbour_lookup(zone_.neighbours[outer], hop.family, hop.bytes.data());
+  const size_t header = net::outer_header_len(dst.family);
+  bool held = false;
+  if (!mac && held_.size() < kMaxHeld) {
+    held = true;
+    // A handshake message must not wait for its retry timer (5 s) just
+    // because the next hop is being resolved: hold it until the answer.
+    Held& h = held_.emplace_back();
+    h.family = hop.family;
+    std::memcpy(h.addr, hop.bytes.data(), 16);
+    h.expires_ns = ctx_.now_ns + kHoldTime;
+    std::memcpy(h.frame + header, body.payload, body.payload_len);
+    h.len = static_cast<uint16_t>(header + body.payload_len);
+    net::write_outer_headers(h.frame, ctx_.gw->mac[outer], net::MacAddress{}, *src, dst,
+                             ctx_.gw->listen_port, ep.port, h.frame + header, body.payload_len,
+                             ctx_.ipv4_id++, true);
+  }
   if (!mac) {
     shm::EventNeighbour miss{};
     miss.family = hop.family;
@@ -425,13 +458,12 @@ void Applier::transmit_udp(uint32_t peer, const shm::CmdTransmitUdp& body) noexc
     msg.timestamp_ns = ctx_.now_ns;
     std::memcpy(msg.body, &miss, sizeof(miss));
     if (!shm::ring_put(ctx_.events, msg)) ctx_.count_drop(shm::DropReason::kRingFull);
-    ctx_.count_drop(shm::DropReason::kNoNeighbour);
+    if (!held) ctx_.count_drop(shm::DropReason::kNoNeighbour);
     return;
   }
   net::MacAddress dst_mac;
   tables::word_to_mac(*mac, dst_mac.bytes.data());
   uint8_t frame[128 + sizeof(body.payload)];
-  const size_t header = net::outer_header_len(dst.family);
   std::memcpy(frame + header, body.payload, body.payload_len);
   net::write_outer_headers(frame, ctx_.gw->mac[outer], dst_mac, *src, dst, ctx_.gw->listen_port,
                            ep.port, frame + header, body.payload_len, ctx_.ipv4_id++, true);

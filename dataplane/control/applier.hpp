@@ -40,6 +40,16 @@ class Applier {
   void drop_all_staged() noexcept;
 
  private:
+  // A control-plane datagram whose next hop had no MAC yet: sent as soon as
+  // a neighbour command names the hop, or dropped after kHoldTime.
+  struct Held {
+    uint8_t family;
+    uint8_t addr[16];
+    uint64_t expires_ns;
+    uint16_t len;
+    uint8_t frame[128 + sizeof(shm::CmdTransmitUdp::payload)];
+  };
+
   struct Retired {
     int32_t slot;
     int32_t hash_position;
@@ -54,6 +64,7 @@ class Applier {
   void endpoint_set(uint32_t peer, const shm::Endpoint& endpoint) noexcept;
   void transmit_frame(uint8_t port, const uint8_t* frame, uint16_t len) noexcept;
   void transmit_udp(uint32_t peer, const shm::CmdTransmitUdp& body) noexcept;
+  void release_held(uint8_t family, const uint8_t addr[16]) noexcept;
   void confirm(int32_t slot) noexcept;  // a worker saw the first packet under `next`
   void flush_staged(uint32_t peer, bool send) noexcept;
   void sweep_staged() noexcept;  // flush peers that have staged packets and a keypair
@@ -74,6 +85,7 @@ class Applier {
   rte_ring* internal_;
   uint64_t next_stage_sweep_ns_ = 0;
   std::vector<Retired> retired_;
+  std::vector<Held> held_;
   std::vector<tables::RouteChange> pending_routes_;
   std::vector<std::vector<tables::RouteChange>> peer_routes_;  // per peer: what it owns
 };

@@ -319,6 +319,36 @@ TEST_F(ApplierTest, TransmitFrameSendsTheBytesAsIs) {
   EXPECT_EQ(zone().lcore_counters[0].port[1].tx_packets.get(), 1u);
 }
 
+// A handshake message to a hop without a MAC is held (not left to the 5 s
+// retry timer) and leaves as soon as the control plane installs the hop.
+TEST_F(ApplierTest, HeldHandshakeGoesOutWhenTheNeighbourArrives) {
+  const IpAddr far = ip("192.0.2.77");
+  shm::CmdTransmitUdp body{};
+  body.destination = endpoint(far, 5555);
+  body.payload_len = wire::kInitiationSize;
+  for (unsigned i = 0; i < body.payload_len; ++i) body.payload[i] = static_cast<uint8_t>(i);
+  command(MessageKind::kCmdTransmitUdp, shm::kNoPeer, body);
+  poll();
+  EXPECT_TRUE(take_outer().empty());
+  EXPECT_EQ(take_events().size(), 1u);  // the neighbour miss
+  EXPECT_EQ(total_drops(), 0u);
+  const MacAddress far_mac{{0x02, 0x77, 0, 0, 0, 0x77}};
+  neighbour(PortRole::kOuter, far, far_mac);
+  poll();
+  const std::vector<SentDatagram> sent = take_outer();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].view.dst, far);
+  EXPECT_EQ(sent[0].view.dst_port, 5555);
+  EXPECT_EQ(sent[0].view.eth_dst, far_mac);
+  EXPECT_EQ(sent[0].view.eth_src, kOuterMac);
+  EXPECT_TRUE(net::udp_checksum_ok(sent[0].frame.data(), sent[0].view));
+  EXPECT_EQ(sent[0].message(), Bytes(body.payload, body.payload + body.payload_len));
+  // Held once, sent once.
+  neighbour(PortRole::kOuter, far, far_mac);
+  poll();
+  EXPECT_TRUE(take_outer().empty());
+}
+
 TEST_F(ApplierTest, TransmitUdpToADestinationOrToThePeer) {
   standard_setup(6);
   const Net& n = net();
