@@ -59,9 +59,10 @@ unsigned Applier::poll(uint64_t now_ns) noexcept {
   for (unsigned i = 0; i < kCommandsPerPoll; ++i) {
     if (rte_ring_dequeue_elem(state_.commands(), &cmd, sizeof(cmd)) != 0) break;
     apply(cmd);
+    // A keypair install leaves keys in the copy.
+    if (cmd.kind == shm::MessageKind::kCmdKeypairInstall) wipe(cmd.body, sizeof(shm::CmdKeypairInstall));
     ++work;
   }
-  wipe(&cmd, sizeof(cmd));  // a keypair install leaves keys in the copy
   flush_routes();
   reclaim(false);
   if (now_ns >= next_stage_sweep_ns_) {
