@@ -85,6 +85,19 @@ struct alignas(64) LcoreContext {
   }
 };
 
+// Counts one received mbuf on its port. Frames are parsed in place, so a
+// segmented one (RX scatter is off; it cannot happen on our ports) is
+// dropped as malformed: false, and the mbuf is gone.
+inline bool accept_rx(LcoreContext& ctx, shm::PortCounters& rx, rte_mbuf* m) noexcept {
+  rx.rx_packets.add(1);
+  rx.rx_bytes.add(rte_pktmbuf_pkt_len(m));
+  if (m->nb_segs != 1) [[unlikely]] {
+    ctx.drop(m, shm::DropReason::kMalformed);
+    return false;
+  }
+  return true;
+}
+
 // Decap: a burst from an outer RX queue. Takes ownership of every mbuf: each
 // ends transmitted on the inner port (buffered in ctx.tx), punted (copied,
 // then freed) or dropped and counted. Worker lcores; RCU read side.

@@ -190,12 +190,7 @@ void encap_burst(LcoreContext& ctx, rte_mbuf** pkts, unsigned n) noexcept {
   for (unsigned i = 0; i < n; ++i) {
     if (i + 3 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 3], void*));
     rte_mbuf* m = pkts[i];
-    rx.rx_packets.add(1);
-    rx.rx_bytes.add(rte_pktmbuf_pkt_len(m));
-    if (m->nb_segs != 1) [[unlikely]] {
-      ctx.drop(m, DropReason::kMalformed);
-      continue;
-    }
+    if (!accept_rx(ctx, rx, m)) continue;
     const net::FrameView v = net::parse_frame(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len);
     if (v.kind == net::FrameKind::kMalformed) {
       ctx.drop(m, DropReason::kMalformed);

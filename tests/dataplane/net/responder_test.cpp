@@ -19,51 +19,13 @@
 #include <string_view>
 #include <vector>
 
+#include "tests/dataplane/net/captured_frames.hpp"
+
 namespace wirespeed::dataplane::net {
 namespace {
 
-using Bytes = std::vector<uint8_t>;
-
-Bytes hex(std::string_view s) {
-  Bytes out;
-  int hi = -1;
-  for (char c : s) {
-    int v;
-    if (c >= '0' && c <= '9') {
-      v = c - '0';
-    } else if (c >= 'a' && c <= 'f') {
-      v = c - 'a' + 10;
-    } else {
-      continue;
-    }
-    if (hi < 0) {
-      hi = v;
-    } else {
-      out.push_back(static_cast<uint8_t>(hi << 4 | v));
-      hi = -1;
-    }
-  }
-  return out;
-}
-
-IpAddr v6(std::string_view h) {
-  const Bytes b = hex(h);
-  EXPECT_EQ(b.size(), 16u);
-  return b.size() == 16 ? IpAddr::v6(b.data()) : IpAddr{};
-}
-
 Bytes slice(const Bytes& b, size_t from, size_t to) {
   return Bytes(b.begin() + static_cast<ptrdiff_t>(from), b.begin() + static_cast<ptrdiff_t>(to));
-}
-
-// RFC 1071 the slow way, independent of the library.
-uint16_t naive_checksum(const uint8_t* p, size_t n, uint32_t sum = 0) {
-  for (size_t i = 0; i < n; i += 2) {
-    sum += (uint32_t{p[i]} << 8) | (i + 1 < n ? p[i + 1] : 0);
-    sum = (sum & 0xffff) + (sum >> 16);
-  }
-  sum = (sum & 0xffff) + (sum >> 16);
-  return static_cast<uint16_t>(~sum);
 }
 
 // Recompute the IPv4 header and ICMP / ICMPv6 checksums of a hand-edited
@@ -112,36 +74,6 @@ const IpAddr kIp1 = IpAddr::v4(192, 0, 2, 1);
 const IpAddr kIp2 = IpAddr::v4(192, 0, 2, 2);
 const IpAddr kIp6a = v6("20010db8000000000000000000000001");
 const IpAddr kIp6b = v6("20010db8000000000000000000000002");
-
-// --- Captured frames (host 1 asks, host 2 answers) ---
-const char* const kArpRequest =
-    "ffffffffffff020000000001080600010800060400010200000000 01c0000201000000000000c0000202";
-const char* const kArpReply =
-    "020000000001020000000002080600010800060400020200000000 02c0000202020000000001c0000201";
-const char* const kEchoRequest4 =
-    "02000000000202000000000108004500002c5896400040015e37c0000201c000020208009fab52c90001bcf2"
-    "026b00000000372c0f0000000000";
-const char* const kEchoReply4 =
-    "02000000000102000000000208004500002c526800004001a465c0000202c00002010000a7ab52c90001bcf2"
-    "026b00000000372c0f0000000000";
-const char* const kNeighborSolicit =
-    "3333ff00000202000000000186dd6000000000203aff20010db8000000000000000000000001ff0200000000"
-    "000000000001ff00000287001c270000000020010db80000000000000000000000020101020000000001";
-const char* const kNeighborAdvert =
-    "02000000000102000000000286dd6000000000203aff20010db800000000000000000000000220010db80000"
-    "0000000000000000000188008a716000000020010db80000000000000000000000020201020000000002";
-const char* const kEchoRequest6 =
-    "02000000000202000000000186dd6008c8b600183a4020010db800000000000000000000000120010db80000"
-    "00000000000000000002800043d352ca0001bcf2026b00000000bf3b0f0000000000";
-const char* const kEchoReply6 =
-    "02000000000102000000000286dd600946a100183a4020010db800000000000000000000000220010db80000"
-    "00000000000000000001810042d352ca0001bcf2026b00000000bf3b0f0000000000";
-const char* const kRouterSolicit =  // its source is host 2's EUI-64 link-local
-    "33330000000202000000000286dd6000000000103afffe80000000000000000000fffe000002ff0200000000"
-    "0000000000000000000285007b2a000000000101020000000002";
-const char* const kUdp4 =
-    "02000000000202000000000108004500002b6dd74000401148e7c0000201c00002028adbca6c0017bbcf6865"
-    "6c6c6f2d776972657370656564";
 
 // Host 2 as the gateway: its MAC, its two addresses; Linux without
 // forwarding does not set the router flag, so neither do we here.
