@@ -58,20 +58,29 @@ void drop_all(LcoreContext& ctx, rte_mbuf** pkts, unsigned n, DropReason reason)
   for (unsigned i = 0; i < n; ++i) ctx.drop(pkts[i], reason);
 }
 
-}  // namespace
+// What one peer's packets need after sealing: where they go.
+struct PeerSend {
+  uint32_t peer = 0;
+  unsigned first = 0;  // index of its first op in the burst's ops[]
+  unsigned count = 0;
+  uint64_t data_packets = 0;  // not keepalives
+  net::IpAddr dst;
+  const net::IpAddr* src = nullptr;
+  net::MacAddress dst_mac;
+  uint16_t dst_port = 0;
+};
 
-void encap_to_peer(LcoreContext& ctx, uint32_t peer_id, rte_mbuf** pkts, unsigned n,
-                   bool may_stage) noexcept {
-  while (n > kBurst) {
-    encap_to_peer(ctx, peer_id, pkts, kBurst, may_stage);
-    pkts += kBurst;
-    n -= kBurst;
-  }
-  if (n == 0) return;
+// Everything of a peer's send that comes before the cipher: keypair and
+// endpoint checks, one nonce reservation, padding and the data header.
+// Appends an op per packet to seal at ops[out.first..], its mbuf at the same
+// index of ready[]; the rest are staged or dropped (and counted) here. False
+// when nothing is left to seal.
+bool prepare_peer(LcoreContext& ctx, uint32_t peer_id, rte_mbuf** pkts, unsigned n, bool may_stage,
+                  crypto::AeadOp* ops, rte_mbuf** ready, PeerSend& out) noexcept {
   shm::PeerSlot& peer = ctx.zone->peers[peer_id];
   if (peer.state.load(std::memory_order_acquire) != shm::PeerState::kActive) [[unlikely]] {
     drop_all(ctx, pkts, n, DropReason::kNoRoute);
-    return;
+    return false;
   }
   const int32_t slot = peer.current.load(std::memory_order_acquire);
   shm::KeypairSlot* kp = slot >= 0 ? &ctx.zone->keypairs[slot] : nullptr;
@@ -82,31 +91,33 @@ void encap_to_peer(LcoreContext& ctx, uint32_t peer_id, rte_mbuf** pkts, unsigne
     } else {
       drop_all(ctx, pkts, n, DropReason::kNoKeypair);
     }
-    return;
+    return false;
   }
 
   const GatewayConfig& gw = *ctx.gw;
   const unsigned outer_port = static_cast<unsigned>(shm::PortRole::kOuter);
   const PortAddresses& outer = gw.addresses[outer_port];
   const shm::Endpoint ep = shm::read_endpoint(peer);
-  net::IpAddr dst;
-  dst.family = ep.family;
-  std::memcpy(dst.bytes.data(), ep.addr, 16);
-  const net::IpAddr* src = outer.source_for(dst);
-  if (ep.family == 0 || src == nullptr) {
+  out.dst.family = ep.family;
+  std::memcpy(out.dst.bytes.data(), ep.addr, 16);
+  out.src = outer.source_for(out.dst);
+  if (ep.family == 0 || out.src == nullptr) {
     drop_all(ctx, pkts, n, DropReason::kNoEndpoint);
-    return;
+    return false;
   }
-  const net::IpAddr& hop = outer.on_link(dst) || outer.gateway.family != dst.family ? dst : outer.gateway;
+  const net::IpAddr& hop =
+      outer.on_link(out.dst) || outer.gateway.family != out.dst.family ? out.dst : outer.gateway;
   const auto hop_mac = tables::neighbour_lookup(ctx.zone->neighbours[outer_port], hop.family,
                                                 hop.bytes.data());
   if (!hop_mac) {
     report_neighbour_miss(ctx, shm::PortRole::kOuter, hop);
     drop_all(ctx, pkts, n, DropReason::kNoNeighbour);
-    return;
+    return false;
   }
-  net::MacAddress dst_mac;
-  tables::word_to_mac(*hop_mac, dst_mac.bytes.data());
+  tables::word_to_mac(*hop_mac, out.dst_mac.bytes.data());
+  out.dst_port = ep.port;
+  out.peer = peer_id;
+  out.data_packets = 0;
 
   // Nonces for the whole burst at once: the only shared write per burst.
   const uint64_t base = kp->send_counter.fetch_add(n, std::memory_order_relaxed);
@@ -116,10 +127,7 @@ void encap_to_peer(LcoreContext& ctx, uint32_t peer_id, rte_mbuf** pkts, unsigne
     raise_event(ctx, shm::MessageKind::kEventRekeyWanted, peer_id, &body, sizeof(body));
   }
 
-  crypto::AeadOp ops[kBurst];
-  rte_mbuf* ready[kBurst];
-  unsigned nr = 0;
-  uint64_t data_packets = 0;
+  unsigned nr = out.first;
   for (unsigned i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     const uint64_t counter = base + i;
@@ -149,14 +157,21 @@ void encap_to_peer(LcoreContext& ctx, uint32_t peer_id, rte_mbuf** pkts, unsigne
     op.tag = op.data + padded;
     op.ok = false;
     ready[nr++] = m;
-    if (ip_len != 0) ++data_packets;
+    if (ip_len != 0) ++out.data_packets;
   }
-  crypto::seal_burst(*ctx.engine, std::span<crypto::AeadOp>(ops, nr));
+  out.count = nr - out.first;
+  return out.count != 0;
+}
 
-  const uint16_t header_len = static_cast<uint16_t>(net::outer_header_len(dst.family));
-  shm::PeerCounters& pc = ctx.peer_counters(peer_id);
+// After the seal: outer headers, counters, the TX buffer.
+void finish_peer(LcoreContext& ctx, const PeerSend& send, rte_mbuf** ready) noexcept {
+  const GatewayConfig& gw = *ctx.gw;
+  const unsigned outer_port = static_cast<unsigned>(shm::PortRole::kOuter);
+  const uint16_t header_len = static_cast<uint16_t>(net::outer_header_len(send.dst.family));
+  shm::PeerCounters& pc = ctx.peer_counters(send.peer);
   TxBuffer& tx = ctx.tx[outer_port];
-  for (unsigned i = 0; i < nr; ++i) {
+  unsigned sent = 0;
+  for (unsigned i = send.first; i < send.first + send.count; ++i) {
     rte_mbuf* m = ready[i];
     const uint16_t udp_payload = static_cast<uint16_t>(rte_pktmbuf_data_len(m));
     auto* out = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, header_len));
@@ -164,18 +179,38 @@ void encap_to_peer(LcoreContext& ctx, uint32_t peer_id, rte_mbuf** pkts, unsigne
       ctx.drop(m, DropReason::kTooBig);
       continue;
     }
-    net::write_outer_headers(out, gw.mac[outer_port], dst_mac, *src, dst, gw.listen_port, ep.port,
-                             out + header_len, udp_payload, ctx.ipv4_id++, false);
+    net::write_outer_headers(out, gw.mac[outer_port], send.dst_mac, *send.src, send.dst,
+                             gw.listen_port, send.dst_port, out + header_len, udp_payload,
+                             ctx.ipv4_id++, false);
     m->ol_flags = 0;
     m->packet_type = 0;
     pc.tx_packets.add(1);
     pc.tx_bytes.add(udp_payload);
     if (tx.count == sizeof(tx.pkts) / sizeof(tx.pkts[0])) flush_tx(ctx);
     tx.pkts[tx.count++] = m;
+    ++sent;
   }
-  ctx.counters().encrypted.add(nr);
+  ctx.counters().encrypted.add(sent);
   pc.last_tx_ns.set(ctx.now_ns);
-  if (data_packets != 0) pc.last_tx_data_ns.set(ctx.now_ns);
+  if (send.data_packets != 0) pc.last_tx_data_ns.set(ctx.now_ns);
+}
+
+}  // namespace
+
+void encap_to_peer(LcoreContext& ctx, uint32_t peer_id, rte_mbuf** pkts, unsigned n,
+                   bool may_stage) noexcept {
+  while (n > kBurst) {
+    encap_to_peer(ctx, peer_id, pkts, kBurst, may_stage);
+    pkts += kBurst;
+    n -= kBurst;
+  }
+  if (n == 0) return;
+  crypto::AeadOp ops[kBurst];
+  rte_mbuf* ready[kBurst];
+  PeerSend send;
+  if (!prepare_peer(ctx, peer_id, pkts, n, may_stage, ops, ready, send)) return;
+  crypto::seal_burst(*ctx.engine, std::span<crypto::AeadOp>(ops, send.count));
+  finish_peer(ctx, send, ready);
 }
 
 void encap_burst(LcoreContext& ctx, rte_mbuf** pkts, unsigned n) noexcept {
@@ -228,9 +263,15 @@ void encap_burst(LcoreContext& ctx, rte_mbuf** pkts, unsigned n) noexcept {
     peers[nr++] = peer;
   }
 
-  // Send per peer, in arrival order within each peer.
+  // Per peer (arrival order within each peer) everything up to the cipher,
+  // then one burst of seals for every peer of the burst, then the outer
+  // headers: IPsec-MB is entered and flushed once per burst, not per peer.
   bool done[kBurst] = {};
   rte_mbuf* group[kBurst];
+  crypto::AeadOp ops[kBurst];
+  rte_mbuf* ready[kBurst];
+  PeerSend sends[kBurst];
+  unsigned nsends = 0, nops = 0;
   for (unsigned i = 0; i < nr; ++i) {
     if (done[i]) continue;
     unsigned ng = 0;
@@ -240,8 +281,16 @@ void encap_burst(LcoreContext& ctx, rte_mbuf** pkts, unsigned n) noexcept {
         done[j] = true;
       }
     }
-    encap_to_peer(ctx, peers[i], group, ng, true);
+    PeerSend& send = sends[nsends];
+    send.first = nops;
+    if (prepare_peer(ctx, peers[i], group, ng, true, ops, ready, send)) {
+      nops += send.count;
+      ++nsends;
+    }
   }
+  if (nops == 0) return;
+  crypto::seal_burst(*ctx.engine, std::span<crypto::AeadOp>(ops, nops));
+  for (unsigned g = 0; g < nsends; ++g) finish_peer(ctx, sends[g], ready);
 }
 
 bool send_keepalive(LcoreContext& ctx, uint32_t peer, rte_mempool* pool) noexcept {

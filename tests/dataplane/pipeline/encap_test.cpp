@@ -136,6 +136,58 @@ INSTANTIATE_TEST_SUITE_P(Families, EncapRoundTrip,
                                   std::to_string(std::get<1>(info.param));
                          });
 
+// One burst for three peers, interleaved: peer 0 and peer 1 have keypairs,
+// peer 2 has none. encap_burst seals every peer's packets in one burst of
+// IPsec-MB jobs: each datagram must still carry its own peer's key, index
+// and counter sequence, in arrival order per peer, and peer 2's packets are
+// staged, not sealed with someone else's key.
+TEST_F(EncapTest, OneBurstForSeveralPeersSealsEachWithItsOwnKeypair) {
+  standard_setup();
+  const Net& n = net();
+  const IpAddr peer1_ep = ip("192.0.2.3"), peer2_ep = ip("192.0.2.4");
+  add_peer(1, endpoint(peer1_ep, 2222));
+  allow(1, ip("10.8.2.0"), 24);
+  neighbour(PortRole::kOuter, peer1_ep, kRoamMac);
+  const TestKeypair kp1 = make_keypair(7);
+  install(1, kp1);
+  add_peer(2, endpoint(peer2_ep, 3333));
+  allow(2, ip("10.8.3.0"), 24);
+  neighbour(PortRole::kOuter, peer2_ep, kRoamMac);
+
+  const IpAddr dst[3] = {n.remote4, ip("10.8.2.5"), ip("10.8.3.5")};
+  std::vector<Bytes> packets;
+  std::vector<Bytes> frames;
+  for (unsigned i = 0; i < 30; ++i) {
+    packets.push_back(ip_packet(n.host4, dst[i % 3], 20 + i * 13, static_cast<uint8_t>(i)));
+    frames.push_back(lan_frame(packets.back()));
+  }
+  encap(frames);  // one burst of 30
+  const std::vector<SentDatagram> sent = take_outer();
+  ASSERT_EQ(sent.size(), 20u) << "peers 0 and 1 sent, peer 2 staged";
+  uint64_t next_counter[2] = {0, 0};
+  unsigned next_packet[2] = {0, 1};  // index into packets of each peer's next one
+  for (const SentDatagram& d : sent) {
+    const bool to_peer1 = d.view.dst == peer1_ep;
+    const unsigned p = to_peer1 ? 1 : 0;
+    SCOPED_TRACE("datagram to peer " + std::to_string(p));
+    const TestKeypair& kp = to_peer1 ? kp1 : kp0_;
+    const Bytes msg = d.message();
+    ASSERT_GE(msg.size(), wire::kKeepaliveSize);
+    EXPECT_EQ(pipeline::load_le32(msg.data() + 4), kp.remote_index);
+    const uint64_t counter = pipeline::load_le64(msg.data() + 8);
+    EXPECT_EQ(counter, next_counter[p]++);
+    const auto opened = reference_open(kp.send_key, counter, Bytes(msg.begin() + 16, msg.end()));
+    ASSERT_TRUE(opened.has_value()) << "not sealed with this peer's key";
+    expect_padded_packet(*opened, packets[next_packet[p]]);
+    next_packet[p] += 3;
+  }
+  EXPECT_EQ(next_counter[0], 10u);
+  EXPECT_EQ(next_counter[1], 10u);
+  EXPECT_EQ(peer(2).staged_count, 10u);
+  EXPECT_EQ(total_drops(), 0u);
+  EXPECT_EQ(sum_rows(&shm::LcoreCounters::encrypted), 20u);
+}
+
 TEST_F(EncapTest, DecapOfOurOwnOutputIsTheLanPacket) {
   // The gateway looped to itself: a second keypair whose receive side is
   // kp0_'s send side turns what encap sent into what decap delivers, so the
