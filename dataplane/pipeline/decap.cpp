@@ -9,8 +9,9 @@
 //   2. one bulk lookup of the receiver indices;
 //   3. keypair limits and the read-only replay check, then one burst of
 //      ChaCha20-Poly1305 opens;
-//   4. per authenticated packet: replay window update, keypair confirmation,
-//      roaming, allowed-IPs source check, inner Ethernet header, TX.
+//   4. replay window updates (one lock per run of the same keypair), then per
+//      fresh authenticated packet: keypair confirmation, roaming,
+//      allowed-IPs source check, inner Ethernet header, TX.
 #include <rte_ether.h>
 #include <rte_prefetch.h>
 
@@ -166,7 +167,26 @@ void decap_burst(LcoreContext& ctx, rte_mbuf** pkts, unsigned n) noexcept {
   if (no == 0) return;
   crypto::open_burst(*ctx.engine, std::span<crypto::AeadOp>(ops, no));
 
-  // Stage 4: authenticated packets.
+  // Stage 4a: the replay windows, for authenticated packets only. Another
+  // lcore may be opening packets of the same keypair (one busy peer spread
+  // over lcores), so updates are serialised by the keypair's lock — taken
+  // once per run of packets under the same keypair, not once per packet.
+  bool fresh[kBurst];
+  shm::KeypairSlot* locked = nullptr;
+  for (unsigned i = 0; i < no; ++i) {
+    fresh[i] = false;
+    if (!ops[i].ok) continue;
+    shm::KeypairSlot* kp = &ctx.zone->keypairs[opened[i]->slot];
+    if (kp != locked) {
+      if (locked != nullptr) locked->replay_lock.unlock();
+      kp->replay_lock.lock();
+      locked = kp;
+    }
+    fresh[i] = kp->replay.update(opened[i]->counter);
+  }
+  if (locked != nullptr) locked->replay_lock.unlock();
+
+  // Stage 4b: authenticated, fresh packets.
   const unsigned inner_port = static_cast<unsigned>(shm::PortRole::kInner);
   const shm::NeighbourEntry* inner_neighbours = ctx.zone->neighbours[inner_port];
   for (unsigned i = 0; i < no; ++i) {
@@ -176,14 +196,11 @@ void decap_burst(LcoreContext& ctx, rte_mbuf** pkts, unsigned n) noexcept {
       ctx.drop(m, DropReason::kBadMac);
       continue;
     }
-    shm::KeypairSlot& kp = ctx.zone->keypairs[d.slot];
-    kp.replay_lock.lock();
-    const bool fresh = kp.replay.update(d.counter);
-    kp.replay_lock.unlock();
-    if (!fresh) {
+    if (!fresh[i]) {
       ctx.drop(m, DropReason::kReplay);
       continue;
     }
+    shm::KeypairSlot& kp = ctx.zone->keypairs[d.slot];
     const uint32_t peer_id = kp.peer;
     shm::PeerSlot& peer = ctx.zone->peers[peer_id];
     ctx.counters().decrypted.add(1);
