@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -233,6 +234,28 @@ int main(int argc, char** argv) {
     }
     std::printf("wirespeed-dataplane: ChaCha20-Poly1305 by IPsec-MB (%s)\n", engines[0].arch_name());
 
+    // With more than one worker, a worker that is behind hands bursts to an
+    // idle one (pipeline/worker.hpp): one busy tunnel is not capped at the
+    // lcore that polls its RX queue.
+    pipeline::WorkShare* share = nullptr;
+    if (workers > 1) {
+      share = static_cast<pipeline::WorkShare*>(
+          rte_zmalloc("ws_share", sizeof(pipeline::WorkShare), RTE_CACHE_LINE_SIZE));
+      if (share == nullptr) {
+        std::fprintf(stderr, "wirespeed-dataplane: work share: out of memory\n");
+        return 1;
+      }
+      new (share) pipeline::WorkShare();
+      const char* names[shm::kPortCount] = {"ws_share_outer", "ws_share_inner"};
+      for (unsigned p = 0; p < shm::kPortCount; ++p) {
+        share->ring[p] = rte_ring_create(names[p], 8 * pipeline::kBurst, socket, 0);
+        if (share->ring[p] == nullptr) {
+          std::fprintf(stderr, "wirespeed-dataplane: work share ring: %s\n", rte_strerror(rte_errno));
+          return 1;
+        }
+      }
+    }
+
     // RX queues round-robin over the workers.
     std::vector<pipeline::WorkerSpec> specs(workers);
     for (unsigned w = 0; w < workers; ++w) {
@@ -240,6 +263,8 @@ int main(int argc, char** argv) {
       specs[w].rcu = rcu;
       specs[w].rcu_thread_id = w;
       specs[w].stop = &g_stop;
+      specs[w].share = share;
+      specs[w].index = w;
     }
     for (uint16_t q = 0; q < outer->rx_queues(); ++q)
       specs[q % workers].rx.push_back({outer->id(), q, shm::PortRole::kOuter});
@@ -265,6 +290,14 @@ int main(int argc, char** argv) {
     std::printf("wirespeed-dataplane: stopping\n");
     std::fflush(stdout);
     rte_eal_mp_wait_lcore();
+    if (share != nullptr) {  // bursts handed over that no worker took before stopping
+      for (rte_ring* ring : share->ring) {
+        void* m = nullptr;
+        while (rte_ring_dequeue(ring, &m) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
+        rte_ring_free(ring);
+      }
+      rte_free(share);
+    }
     applier.drop_all_staged();
     rte_ring_free(internal);
     rte_free(rcu);

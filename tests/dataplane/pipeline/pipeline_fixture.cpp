@@ -167,6 +167,12 @@ std::vector<rte_mbuf*> to_mbufs(const std::vector<Bytes>& frames) {
   return out;
 }
 
+}  // namespace
+
+std::vector<rte_mbuf*> make_mbufs(const std::vector<Bytes>& frames) { return to_mbufs(frames); }
+
+namespace {
+
 void bind_context(pipeline::LcoreContext& ctx, unsigned row, const pipeline::GatewayConfig& gw,
                   shm::SharedState& state, rte_ring* internal) {
   ctx.row = row;

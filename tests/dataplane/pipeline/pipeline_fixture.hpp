@@ -128,6 +128,10 @@ Bytes arp_frame(uint16_t op, const MacAddress& sender_mac, const IpAddr& sender,
 Bytes icmp_frame(const MacAddress& dst_mac, const MacAddress& src_mac, const IpAddr& src,
                  const IpAddr& dst, uint8_t type, size_t body_len);
 
+// Frames copied into mbufs of test_pool() (a test failure for one that does
+// not fit, or when the pool is empty).
+std::vector<rte_mbuf*> make_mbufs(const std::vector<Bytes>& frames);
+
 // --- What came out of the pipeline ------------------------------------------
 struct SentDatagram {
   net::FrameView view;
