@@ -29,6 +29,7 @@ enum class Direction { kEncap, kDecap };
 // One stream of frames per lcore.
 struct Streams {
   std::vector<std::vector<Bytes>> per_lcore;
+  bool one_peer = false;  // decap of one peer dealt over lcores
 };
 
 // Frames for `lcores` lcores: encap frames from the LAN host, or decap data
@@ -53,5 +54,16 @@ struct RunResult {
 // reset between passes (not timed).
 RunResult run(BenchGateway& gw, Direction dir, const Streams& streams,
               const std::vector<unsigned>& lcores, unsigned passes);
+
+// One peer on one RX queue, as RSS delivers one tunnel: lcore 0 receives
+// every burst (the generator stands in for its RX queue) and hands it to the
+// dataplane's dispatch (pipeline/worker.hpp), which shares full bursts with
+// the other lcores while they are idle; those run the workers' help path.
+// With one lcore there is no share and lcore 0 does everything. Mpps here is
+// wall-clock: packets / (end - start) of the whole run, generator included,
+// so that 1 and N lcores are measured alike. `stream` is one stream (of
+// make_streams(..., lcores = 1, ...)).
+RunResult run_one_queue(BenchGateway& gw, Direction dir, const std::vector<Bytes>& stream,
+                        const std::vector<unsigned>& lcores, unsigned passes);
 
 }  // namespace wirespeed::bench

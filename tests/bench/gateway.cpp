@@ -138,6 +138,10 @@ BenchGateway::BenchGateway(unsigned peers, unsigned lcores) : peers_(peers) {
     ctx->now_ns = monotonic_ns();
     contexts_.push_back(std::move(ctx));
   }
+  share_ = std::make_unique<dp::pipeline::WorkShare>();
+  share_->ring[o] = rte_ring_create("bench_share_o", 8 * dp::pipeline::kBurst, socket, 0);
+  share_->ring[i] = rte_ring_create("bench_share_i", 8 * dp::pipeline::kBurst, socket, 0);
+  if (share_->ring[o] == nullptr || share_->ring[i] == nullptr) die("work share rings");
   applier_ = std::make_unique<dp::control::Applier>(*state_, *routes_, *index_, rcu_, *contexts_[0],
                                                     pool_, internal_);
 
@@ -183,6 +187,7 @@ BenchGateway::BenchGateway(unsigned peers, unsigned lcores) : peers_(peers) {
 }
 
 BenchGateway::~BenchGateway() {
+  for (rte_ring* r : share_->ring) rte_ring_free(r);
   applier_.reset();
   contexts_.clear();
   engines_.clear();

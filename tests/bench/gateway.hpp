@@ -28,6 +28,7 @@
 #include "dataplane/control/applier.hpp"
 #include "dataplane/crypto/chacha_poly.hpp"
 #include "dataplane/pipeline/context.hpp"
+#include "dataplane/pipeline/worker.hpp"
 #include "dataplane/port/port.hpp"
 #include "dataplane/shm/state.hpp"
 #include "dataplane/tables/index_map.hpp"
@@ -48,6 +49,8 @@ class BenchGateway {
   rte_mempool* pool() const { return pool_; }
   dataplane::pipeline::LcoreContext& ctx(unsigned row) { return *contexts_[row]; }
   dataplane::shm::StateZone& zone() { return state_->zone(); }
+  // The workers' share (two rings), as dataplane_main makes it.
+  dataplane::pipeline::WorkShare& share() { return *share_; }
 
   // An Ethernet frame from the LAN host to peer p's network: IPv4/UDP,
   // `ip_len` bytes of IP packet.
@@ -87,6 +90,7 @@ class BenchGateway {
   std::vector<dataplane::crypto::AeadEngine> engines_;
   std::vector<std::unique_ptr<dataplane::pipeline::LcoreContext>> contexts_;
   std::unique_ptr<dataplane::control::Applier> applier_;
+  std::unique_ptr<dataplane::pipeline::WorkShare> share_;
 };
 
 }  // namespace wirespeed::bench
