@@ -175,8 +175,9 @@ int main(int argc, char** argv) {
     const Direction dir = enc ? Direction::kEncap : Direction::kDecap;
     const Streams streams = make_streams(gw, dir, opt.only_size, one, 1, opt.frames);
     const RunResult res = run(gw, dir, streams, {lcores[0]}, opt.passes);
-    std::printf("%s %s: %.1f ns/packet, %lu of %lu done, drops %s\n", opt.only.c_str(),
-                size_name(opt.only_size).c_str(), res.ns_per_packet, res.done, res.offered, res.drops.c_str());
+    std::printf("%s %s: %.1f ns/packet (median burst %.1f), %lu of %lu done, drops %s\n", opt.only.c_str(),
+                size_name(opt.only_size).c_str(), res.ns_per_packet, res.median_burst_ns_per_packet, res.done,
+                res.offered, res.drops.c_str());
     rc = res.done == res.offered ? 0 : 1;
   } else {
   // 1. The ceiling, and our AEAD layer over the same buffers. A warm-up

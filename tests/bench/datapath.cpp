@@ -7,6 +7,7 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstring>
@@ -53,6 +54,7 @@ struct LcoreRun {
   uint64_t cycles = 0;
   uint64_t packets = 0;
   uint64_t alloc_failures = 0;
+  std::vector<uint32_t> burst_cycles;  // every timed burst (reserved before the run)
 };
 
 int lcore_main(void* arg) {
@@ -84,7 +86,9 @@ int lcore_main(void* arg) {
         dp::pipeline::decap_burst(*r.ctx, pkts, kBurst);
       }
       dp::pipeline::flush_tx(*r.ctx);
-      r.cycles += rte_rdtsc_precise() - t0;
+      const uint64_t spent = rte_rdtsc_precise() - t0;
+      r.cycles += spent;
+      r.burst_cycles.push_back(static_cast<uint32_t>(spent));
       r.packets += kBurst;
     }
   }
@@ -209,6 +213,7 @@ RunResult run(BenchGateway& gw, Direction dir, const Streams& streams,
     // Dealt streams (make_streams) have equal lengths, so every lcore
     // reaches each meeting point.
     r.sync_every = streams.one_peer && n > 1 ? 32 : 0;
+    r.burst_cycles.reserve(streams.per_lcore[w].size() / kBurst * passes);
   }
   const uint64_t done_before = dir == Direction::kEncap ? gw.encrypted() : gw.decrypted();
   const std::vector<uint64_t> drops_before = gw.drops();
@@ -231,6 +236,12 @@ RunResult run(BenchGateway& gw, Direction dir, const Streams& streams,
     if (r.cycles != 0) res.mpps += static_cast<double>(r.packets) / (static_cast<double>(r.cycles) / hz) / 1e6;
   }
   res.ns_per_packet = res.offered == 0 ? 0 : static_cast<double>(cycles) / hz * 1e9 / static_cast<double>(res.offered);
+  std::vector<uint32_t> all;
+  for (const LcoreRun& r : runs) all.insert(all.end(), r.burst_cycles.begin(), r.burst_cycles.end());
+  if (!all.empty()) {
+    std::nth_element(all.begin(), all.begin() + all.size() / 2, all.end());
+    res.median_burst_ns_per_packet = all[all.size() / 2] / hz * 1e9 / kBurst;
+  }
   res.done = (dir == Direction::kEncap ? gw.encrypted() : gw.decrypted()) - done_before;
   res.drops = gw.drop_summary(drops_before);
   if (alloc_failures != 0) res.drops += " generator_alloc_failed=" + std::to_string(alloc_failures);

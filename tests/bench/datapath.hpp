@@ -43,6 +43,9 @@ Streams make_streams(BenchGateway& gw, Direction dir, unsigned size, bool one_pe
 
 struct RunResult {
   double ns_per_packet = 0;  // mean over the lcores' timed cycles
+  // The median burst's cycles / 32: insensitive to a burst the OS preempted
+  // (for comparing builds on a busy machine; the mean is what is reported).
+  double median_burst_ns_per_packet = 0;
   double mpps = 0;           // sum over lcores
   uint64_t offered = 0;
   uint64_t done = 0;  // encrypted or decrypted
