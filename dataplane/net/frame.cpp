@@ -57,14 +57,14 @@ void copy_addr(uint8_t* out, const IpAddr& a) noexcept {
   std::memcpy(out, a.bytes.data(), a.size());
 }
 
-FrameView parse_arp(const uint8_t* data, size_t len, FrameView v) noexcept {
+void parse_arp(const uint8_t* data, size_t len, FrameView& v) noexcept {
   const uint8_t* arp = data + kEthHeaderLen;
-  if (len - kEthHeaderLen < kArpLen) return v;  // kMalformed: truncated body
+  if (len - kEthHeaderLen < kArpLen) return;  // kMalformed: truncated body
   // Hardware Ethernet (1), protocol IPv4, 6-byte and 4-byte addresses: the
   // only ARP an Ethernet/IPv4 gateway answers or learns from.
   if (load_be16(arp) != 1 || load_be16(arp + 2) != kEtherTypeIpv4 || arp[4] != 6 || arp[5] != 4) {
     v.kind = FrameKind::kUnsupported;
-    return v;
+    return;
   }
   v.kind = FrameKind::kArp;
   v.l3_offset = kEthHeaderLen;
@@ -74,52 +74,54 @@ FrameView parse_arp(const uint8_t* data, size_t len, FrameView v) noexcept {
   v.arp_op = load_be16(arp + kArpOpOffset);
   v.src = IpAddr::v4(arp + kArpSpaOffset);
   v.dst = IpAddr::v4(arp + kArpTpaOffset);
-  return v;
+  return;
 }
 
-// Fills the UDP or ICMP fields of a view whose IP layer is parsed; returns
-// the view unchanged but kMalformed when the L4 header does not fit.
-FrameView parse_l4(const uint8_t* data, FrameView v, size_t l4_len, bool v6) noexcept {
+// Fills the UDP or ICMP fields of a view whose IP layer is parsed; leaves it
+// kMalformed when the L4 header does not fit. The helpers fill the caller's
+// view in place: passing the ~70-byte view by value through three calls
+// showed in profiles of the data path.
+void parse_l4(const uint8_t* data, FrameView& v, size_t l4_len, bool v6) noexcept {
   const uint8_t* l4 = data + v.l4_offset;
   if (v.ip_proto == kIpProtoUdp) {
-    if (l4_len < kUdpHeaderLen) return v;
+    if (l4_len < kUdpHeaderLen) return;
     const uint16_t udp_len = load_be16(l4 + 4);
     // IPv6 jumbograms (UDP length 0, RFC 2675) cannot occur below 64 KB frames.
-    if (udp_len < kUdpHeaderLen || udp_len > l4_len) return v;
+    if (udp_len < kUdpHeaderLen || udp_len > l4_len) return;
     v.src_port = load_be16(l4);
     v.dst_port = load_be16(l4 + 2);
     v.payload_offset = static_cast<uint16_t>(v.l4_offset + kUdpHeaderLen);
     v.payload_len = static_cast<uint16_t>(udp_len - kUdpHeaderLen);
     v.kind = v6 ? FrameKind::kIpv6Udp : FrameKind::kIpv4Udp;
-    return v;
+    return;
   }
   if (!v6 && v.ip_proto == kIpProtoIcmp) {
-    if (l4_len < kIcmpHeaderLen) return v;  // RFC 792: every message has 8 bytes
+    if (l4_len < kIcmpHeaderLen) return;  // RFC 792: every message has 8 bytes
     v.kind = FrameKind::kIpv4Icmp;
   } else if (v6 && v.ip_proto == kIpProtoIcmpv6) {
-    if (l4_len < 4) return v;  // RFC 4443 §2.1: type, code, checksum
+    if (l4_len < 4) return;  // RFC 4443 §2.1: type, code, checksum
     v.kind = FrameKind::kIpv6Icmp;
   } else {
     v.kind = v6 ? FrameKind::kIpv6Other : FrameKind::kIpv4Other;
     v.payload_offset = v.l4_offset;
     v.payload_len = static_cast<uint16_t>(l4_len);
-    return v;
+    return;
   }
   v.icmp_type = l4[0];
   v.icmp_code = l4[1];
   v.payload_offset = v.l4_offset;
   v.payload_len = static_cast<uint16_t>(l4_len);
-  return v;
+  return;
 }
 
-FrameView parse_ipv4(const uint8_t* data, size_t len, FrameView v) noexcept {
+void parse_ipv4(const uint8_t* data, size_t len, FrameView& v) noexcept {
   const uint8_t* ip = data + kEthHeaderLen;
   const size_t avail = len - kEthHeaderLen;
-  if (avail < kIpv4HeaderLen || (ip[0] >> 4) != 4) return v;
+  if (avail < kIpv4HeaderLen || (ip[0] >> 4) != 4) return;
   const size_t ihl = size_t{ip[0] & 0x0fu} * 4;
-  if (ihl < kIpv4HeaderLen || ihl > avail) return v;
+  if (ihl < kIpv4HeaderLen || ihl > avail) return;
   const size_t total = load_be16(ip + 2);
-  if (total < ihl || total > avail) return v;
+  if (total < ihl || total > avail) return;
 
   v.l3_offset = kEthHeaderLen;
   v.l4_offset = static_cast<uint16_t>(kEthHeaderLen + ihl);
@@ -133,17 +135,17 @@ FrameView parse_ipv4(const uint8_t* data, size_t len, FrameView v) noexcept {
     v.kind = FrameKind::kFragment;
     v.payload_offset = v.l4_offset;
     v.payload_len = static_cast<uint16_t>(total - ihl);
-    return v;
+    return;
   }
-  return parse_l4(data, v, total - ihl, false);
+  parse_l4(data, v, total - ihl, false);
 }
 
-FrameView parse_ipv6(const uint8_t* data, size_t len, FrameView v) noexcept {
+void parse_ipv6(const uint8_t* data, size_t len, FrameView& v) noexcept {
   const uint8_t* ip = data + kEthHeaderLen;
   const size_t avail = len - kEthHeaderLen;
-  if (avail < kIpv6HeaderLen || (ip[0] >> 4) != 6) return v;
+  if (avail < kIpv6HeaderLen || (ip[0] >> 4) != 6) return;
   const size_t payload_len = load_be16(ip + 4);
-  if (kIpv6HeaderLen + payload_len > avail) return v;
+  if (kIpv6HeaderLen + payload_len > avail) return;
 
   v.l3_offset = kEthHeaderLen;
   v.l4_offset = static_cast<uint16_t>(kEthHeaderLen + kIpv6HeaderLen);
@@ -156,11 +158,11 @@ FrameView parse_ipv6(const uint8_t* data, size_t len, FrameView v) noexcept {
     v.kind = FrameKind::kFragment;
     v.payload_offset = v.l4_offset;
     v.payload_len = static_cast<uint16_t>(payload_len);
-    return v;
+    return;
   }
   // Other extension headers (hop-by-hop, routing, ...) are not walked: the
   // gateway's own traffic never carries them, so they classify as "other".
-  return parse_l4(data, v, payload_len, true);
+  parse_l4(data, v, payload_len, true);
 }
 
 }  // namespace
@@ -218,11 +220,14 @@ FrameView parse_frame(const uint8_t* data, size_t len) noexcept {
   }
   switch (v.ether_type) {
     case kEtherTypeArp:
-      return parse_arp(data, len, v);
+      parse_arp(data, len, v);
+      return v;
     case kEtherTypeIpv4:
-      return parse_ipv4(data, len, v);
+      parse_ipv4(data, len, v);
+      return v;
     case kEtherTypeIpv6:
-      return parse_ipv6(data, len, v);
+      parse_ipv6(data, len, v);
+      return v;
     default:
       // 802.1Q/802.1ad tags included: ports are configured untagged, and a
       // tagged frame reaching us is somebody else's VLAN.
