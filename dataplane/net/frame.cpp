@@ -53,6 +53,22 @@ uint16_t native_sum(const uint8_t* data, size_t len) noexcept {
   return static_cast<uint16_t>(total);
 }
 
+// The checksum of a 20-byte IPv4 header whose checksum field is zero: the
+// same sum as internet_checksum, unrolled for the one length the data path
+// writes per packet (the general loop cost ~15 ns a packet in profiles).
+uint16_t ipv4_header_checksum(const uint8_t* ip) noexcept {
+  uint32_t sum = 0;
+  for (size_t i = 0; i < kIpv4HeaderLen; i += 2) {
+    uint16_t w;
+    std::memcpy(&w, ip + i, 2);
+    sum += w;
+  }
+  sum = (sum & 0xffff) + (sum >> 16);
+  sum = (sum & 0xffff) + (sum >> 16);
+  const uint16_t folded = static_cast<uint16_t>(~sum);
+  return load_be16(reinterpret_cast<const uint8_t*>(&folded));
+}
+
 void copy_addr(uint8_t* out, const IpAddr& a) noexcept {
   std::memcpy(out, a.bytes.data(), a.size());
 }
@@ -324,7 +340,7 @@ size_t write_outer_headers(uint8_t* out, const MacAddress& src_mac, const MacAdd
     store_be16(ip + 10, 0);
     copy_addr(ip + 12, src);
     copy_addr(ip + 16, dst);
-    store_be16(ip + 10, internet_checksum(ip, kIpv4HeaderLen));
+    store_be16(ip + 10, ipv4_header_checksum(ip));
   } else {
     store_be16(out + 12, kEtherTypeIpv6);
     store_be32(ip, 0x60000000u);  // version 6, traffic class 0, flow label 0
