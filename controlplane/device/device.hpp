@@ -99,8 +99,38 @@ struct WallClock {
 // Jitter drawn from libsodium's CSPRNG, uniform in [0, kRekeyTimeoutJitterMax].
 timers::JitterSource random_jitter() noexcept;
 
+// Something an operator wants in the log, one line each (the Agent words
+// and writes them; the Device only reports). Never carries key material.
+enum class DeviceEventKind : uint8_t {
+  kPeerAdded,          // runtime add (UAPI set, reload); not install_peers()
+  kPeerRemoved,
+  kPeerChanged,        // endpoint, keepalive, preshared key or allowed IPs changed; detail says which
+  kHandshakeInitiated, // we sent an initiation; detail "rekey", "retry N", "traffic", "forced", ...
+  kHandshakeComplete,  // a keypair was installed; as_initiator says which role we had
+  kPeerUp,             // the peer has a usable session after having none
+  kPeerDown,           // the peer's sessions are gone (expired, gave up, key changed, removed)
+  kHandshakeGaveUp,    // kRekeyAttemptTime passed without a response
+  kEndpointChanged,    // roaming: an authenticated packet came from a new address
+  kPrivateKeyChanged,  // detail: nothing (the key is never logged)
+};
+
+struct DeviceEvent {
+  DeviceEventKind kind = DeviceEventKind::kPeerAdded;
+  uint32_t peer = 0;  // slot; meaningless for kPrivateKeyChanged
+  bool as_initiator = false;
+  dataplane::shm::Endpoint endpoint;  // kEndpointChanged, kHandshakeComplete: the peer's endpoint
+  const char* detail = "";            // static string
+};
+
+// Where events go; a null `fn` drops them.
+struct EventSink {
+  void (*fn)(void* ctx, const DeviceEvent& event) = nullptr;
+  void* ctx = nullptr;
+};
+
 struct DeviceOptions {
   timers::JitterSource jitter = random_jitter();  // tests inject {} (none) or a constant
+  EventSink events;
   WallClock wall_clock;
   // Candidate receiver indices; null draws from libsodium. Tests inject one to
   // prove that adopted indices are never handed out again.
@@ -154,6 +184,7 @@ struct DeviceStats {
 
 // Read-only view of one peer (status output, UAPI, tests).
 struct PeerView {
+  bool live = false;  // false: the slot is free (never used, or removed); nothing else is set
   std::string name;
   crypto::PublicKey public_key{};
   dataplane::shm::Endpoint endpoint;
@@ -167,6 +198,8 @@ struct PeerView {
   uint64_t last_handshake_wall_ns = 0;  // Unix ns, for `wg show latest-handshakes`
   unsigned handshake_attempts = 0;
   uint16_t persistent_keepalive = 0;
+  std::vector<config::Prefix> allowed_ips;  // in the order they were added
+  bool has_preshared_key = false;           // the key itself: Device::preshared_key()
 };
 
 class Device {
@@ -222,8 +255,54 @@ class Device {
   // tests). Restarts the attempt count.
   void force_rekey(uint32_t peer, Nanos now, Outbox& out);
 
+  // --- runtime configuration (UAPI set, SIGHUP reload): device_config.cpp -
+  // Each applies at once and emits only the commands that change something;
+  // other peers' sessions are never touched. Slots are the dataplane's peer
+  // slots: a removed peer's slot is free for the next add (lowest first).
+
+  // kAlreadyExists when the key is configured, kInvalidArgument when it is
+  // the device's own public key or a prefix/endpoint is invalid,
+  // kResourceExhausted past kMaxPeers. A prefix another peer holds moves to
+  // the new peer (as in the kernel). Emits what install_peers emits for it.
+  Result<uint32_t> add_peer(const config::PeerConfig& peer, Nanos now, Outbox& out);
+  // Withdraws its routes, keypairs and indices (kCmdPeerRemove), forgets it.
+  void remove_peer(uint32_t peer, Nanos now, Outbox& out);
+  // The configured endpoint; the dataplane's current one becomes it at once.
+  void set_endpoint(uint32_t peer, const config::Endpoint& endpoint, Nanos now, Outbox& out);
+  // Used from the next handshake on; the sessions in place stay (as the kernel).
+  void set_preshared_key(uint32_t peer, const std::optional<crypto::Key>& key, Nanos now);
+  // 0 = off. Re-arms (or disarms) the persistent-keepalive timer; a newly
+  // enabled keepalive is sent at once, as the kernel does.
+  void set_persistent_keepalive(uint32_t peer, uint16_t seconds, Nanos now, Outbox& out);
+  // Replaces the allowed IPs by `prefixes`, emitting only the difference, so
+  // that a prefix in both the old and new list is never withdrawn. A prefix
+  // another peer holds moves to this one.
+  void set_allowed_ips(uint32_t peer, const std::vector<config::Prefix>& prefixes, Nanos now,
+                       Outbox& out);
+  void add_allowed_ips(uint32_t peer, const std::vector<config::Prefix>& prefixes, Nanos now,
+                       Outbox& out);
+  // A new identity: every peer's precomputed static-static DH is redone,
+  // handshakes in flight are abandoned and every session is cleared (new
+  // handshakes follow on traffic), as the kernel does. A peer whose public key
+  // equals the new public key is removed. Same key as now: no change at all.
+  void set_private_key(const crypto::PrivateKey& key, Nanos now, Outbox& out);
+
+  // Makes peers and identity equal to `cfg`'s, as `wg syncconf` does: peers
+  // absent from cfg are removed, new ones added, changed ones updated field by
+  // field (an unchanged peer emits nothing and keeps its sessions). An
+  // endpoint is applied only when the configured endpoint changed, so a peer
+  // that roamed stays where it roamed to. The caller has validated cfg whole.
+  void sync(const config::Config& cfg, Nanos now, Outbox& out);
+
+  // Upper bound of slot numbers in use (slots below it may be free: peer_live).
   uint32_t peer_count() const noexcept { return static_cast<uint32_t>(peers_.size()); }
+  bool peer_live(uint32_t peer) const noexcept {
+    return peer < peers_.size() && peers_[peer] != nullptr;
+  }
   std::optional<uint32_t> find_peer(const crypto::PublicKey& public_key) const;
+  // The peer's preshared key, empty when none (UAPI get and showconf only).
+  std::optional<crypto::Key> preshared_key(uint32_t peer) const;
+  const crypto::PrivateKey& private_key() const noexcept;
   PeerView peer_view(uint32_t peer) const;
   const DeviceStats& stats() const noexcept { return stats_; }
   const crypto::PublicKey& public_key() const noexcept { return identity_.public_key; }

@@ -402,7 +402,7 @@ cmd_start_controlplane() {
   # Each start gets its own log; the previous one is kept beside it.
   [[ -f $DIR/controlplane.log ]] && mv "$DIR/controlplane.log" "$DIR/controlplane.log.$(date +%s%N)"
   launch controlplane "$NS_GW" "$CONTROLPLANE" --config "$CONFIG"
-  wait_ready controlplane "wirespeed-controlplane: ready"
+  wait_ready controlplane "info: ready"
   say "controlplane ready (pid $(pid_of controlplane))"
 }
 
