@@ -105,10 +105,12 @@ enum class DeviceEventKind : uint8_t {
   kPeerAdded,          // runtime add (UAPI set, reload); not install_peers()
   kPeerRemoved,
   kPeerChanged,        // endpoint, keepalive, preshared key or allowed IPs changed; detail says which
-  kHandshakeInitiated, // we sent an initiation; detail "rekey", "retry N", "traffic", "forced", ...
+  kHandshakeInitiated, // we sent an initiation; detail "traffic", "rekey", "retry" (attempt: N),
+                       // "no reply", "forced"
   kHandshakeComplete,  // a keypair was installed; as_initiator says which role we had
   kPeerUp,             // the peer has a usable session after having none
-  kPeerDown,           // the peer's sessions are gone (expired, gave up, key changed, removed)
+  kPeerDown,           // the peer's sessions are gone; detail "expired", "keys wiped",
+                       // "private key changed", "removed"
   kHandshakeGaveUp,    // kRekeyAttemptTime passed without a response
   kEndpointChanged,    // roaming: an authenticated packet came from a new address
   kPrivateKeyChanged,  // detail: nothing (the key is never logged)
@@ -120,6 +122,7 @@ struct DeviceEvent {
   bool as_initiator = false;
   dataplane::shm::Endpoint endpoint;  // kEndpointChanged, kHandshakeComplete: the peer's endpoint
   const char* detail = "";            // static string
+  unsigned attempt = 0;               // kHandshakeInitiated "retry": the retry's number (1..)
 };
 
 // Where events go; a null `fn` drops them.
@@ -260,14 +263,18 @@ class Device {
   // other peers' sessions are never touched. Slots are the dataplane's peer
   // slots: a removed peer's slot is free for the next add (lowest first).
 
-  // kAlreadyExists when the key is configured, kInvalidArgument when it is
-  // the device's own public key or a prefix/endpoint is invalid,
-  // kResourceExhausted past kMaxPeers. A prefix another peer holds moves to
-  // the new peer (as in the kernel). Emits what install_peers emits for it.
+  // kInvalidArgument when the key is configured already, is the device's own
+  // public key, or a prefix/endpoint is invalid; kExhausted when all kMaxPeers
+  // slots are taken. Nothing changes on error. A prefix another peer holds
+  // moves to the new peer (as in the kernel). Emits what install_peers emits
+  // for it, and kPeerAdded.
   Result<uint32_t> add_peer(const config::PeerConfig& peer, Nanos now, Outbox& out);
   // Withdraws its routes, keypairs and indices (kCmdPeerRemove), forgets it.
+  // A slot that is not live is ignored (so are unknown slots in the setters).
   void remove_peer(uint32_t peer, Nanos now, Outbox& out);
-  // The configured endpoint; the dataplane's current one becomes it at once.
+  // The configured endpoint; the dataplane's current one becomes it at once
+  // (kCmdEndpointSet unless the mirrored current endpoint is that already).
+  // An address family other than 4 or 6 is ignored.
   void set_endpoint(uint32_t peer, const config::Endpoint& endpoint, Nanos now, Outbox& out);
   // Used from the next handshake on; the sessions in place stay (as the kernel).
   void set_preshared_key(uint32_t peer, const std::optional<crypto::Key>& key, Nanos now);
@@ -276,7 +283,10 @@ class Device {
   void set_persistent_keepalive(uint32_t peer, uint16_t seconds, Nanos now, Outbox& out);
   // Replaces the allowed IPs by `prefixes`, emitting only the difference, so
   // that a prefix in both the old and new list is never withdrawn. A prefix
-  // another peer holds moves to this one.
+  // another peer holds moves to this one (one kCmdAllowedIpAdd: the dataplane
+  // moves it; nothing is withdrawn from the other peer). Prefixes are
+  // canonicalised; invalid ones (the loader and UAPI parser never produce
+  // them) are skipped.
   void set_allowed_ips(uint32_t peer, const std::vector<config::Prefix>& prefixes, Nanos now,
                        Outbox& out);
   void add_allowed_ips(uint32_t peer, const std::vector<config::Prefix>& prefixes, Nanos now,
@@ -336,6 +346,8 @@ class Device {
     uint64_t last_handshake_wall = 0;
     std::optional<PeerTraffic> traffic;  // last seen by on_traffic
     bool adopted_endpoint = false;
+    std::optional<crypto::Key> preshared_key;  // mirror of the handshake's, for UAPI get
+    bool up = false;                           // kPeerUp reported, kPeerDown not yet
 
     explicit Peer(timers::JitterSource jitter) : timers(jitter) {}
   };
@@ -343,22 +355,46 @@ class Device {
   Device(crypto::PrivateKey private_key, DeviceOptions opts, ratelimit::RateLimiter limiter);
 
   // --- device.cpp: keypair mirror, timers, events -------------------------
+  Peer* live(uint32_t slot) noexcept { return peer_live(slot) ? peers_[slot].get() : nullptr; }
+  const Peer* live(uint32_t slot) const noexcept {
+    return peer_live(slot) ? peers_[slot].get() : nullptr;
+  }
+  void notify(DeviceEventKind kind, const Peer* peer, const char* detail = "") const;
+  void notify(const DeviceEvent& event) const;
+  void mark_up(Peer& peer);
+  void mark_down(Peer& peer, const char* why);
   uint32_t draw_index();
   void release_index(uint32_t index);
   void drop_keypair(std::optional<KeypairRecord>& slot);
   void add_keypair(Peer& peer, const KeypairRecord& fresh);
   void confirm_next(Peer& peer, Nanos now);
-  void clear_keypairs(Peer& peer, Nanos now, Outbox& out);
+  void clear_keypairs(Peer& peer, Nanos now, Outbox& out, const char* why);
   void expire_keypairs(Peer& peer, Nanos now, Outbox& out);
   void wipe_peer(Peer& peer, Nanos now, Outbox& out);
-  void apply(Peer& peer, timers::Actions actions, Nanos now, Outbox& out);
-  void request_handshake(Peer& peer, Nanos now, Outbox& out);
+  // `why`: the kHandshakeInitiated detail should the actions send one.
+  void apply(Peer& peer, timers::Actions actions, Nanos now, Outbox& out, const char* why);
+  void request_handshake(Peer& peer, Nanos now, Outbox& out, const char* why);
   void adopt_keypair(std::optional<KeypairRecord>& slot, const std::optional<AdoptedKeypair>& k);
   uint64_t wall_now_ns() const;
   void count(DeviceDrop d) noexcept { ++stats_.drops[static_cast<unsigned>(d)]; }
 
+  // --- device_config.cpp: peers made, installed and changed ---------------
+  // A Peer for `pc` in `slot`, not yet in peers_ or by_public_key_.
+  std::unique_ptr<Peer> make_peer(const config::PeerConfig& pc, uint32_t slot);
+  // kInvalidArgument unless `pc` can be added (keys, prefixes, endpoint).
+  Result<void> check_peer(const config::PeerConfig& pc) const;
+  // kCmdPeerSet (+ endpoint), the prefixes, the persistent keepalive.
+  void install_peer(Peer& peer, Nanos now, Outbox& out);
+  // Records `prefix` (canonical) as `peer`'s, taking it from any other peer
+  // (reported as kPeerChanged "allowed ips" there). False when `peer` has it.
+  bool take_prefix(Peer& peer, const config::Prefix& prefix);
+  static void push_allowed_ip(Outbox& out, uint32_t slot, const config::Prefix& prefix, bool add,
+                              Nanos now);
+  void set_name(Peer& peer, const std::string& name);
+
   // --- device_handshake.cpp: the handshake messages ------------------------
-  void send_initiation(Peer& peer, Nanos now, Outbox& out);
+  // `why`: the kHandshakeInitiated detail.
+  void send_initiation(Peer& peer, Nanos now, Outbox& out, const char* why);
   void on_initiation(std::span<const uint8_t> datagram, const dataplane::shm::Endpoint& from,
                      Nanos now, Outbox& out);
   void on_response(std::span<const uint8_t> datagram, const dataplane::shm::Endpoint& from,
@@ -377,6 +413,8 @@ class Device {
   peers::IndexTable indices_;
   std::vector<std::unique_ptr<Peer>> peers_;
   std::map<crypto::PublicKey, uint32_t> by_public_key_;
+  // Which peer holds each allowed IP (canonical): one owner per prefix.
+  std::map<config::Prefix, uint32_t> prefix_owner_;
   DeviceStats stats_;
 };
 
