@@ -246,7 +246,7 @@ int main(int argc, char** argv) {
     for (uint16_t q = 0; q < inner->rx_queues(); ++q)
       specs[q % workers].rx.push_back({inner->id(), q, shm::PortRole::kInner});
 
-    control::Applier applier(*state, *routes, *index, rcu, *contexts[0], pool, internal);
+    control::Applier applier(*state, *routes, *index, rcu, *contexts[0], gw, pool, internal);
     for (unsigned w = 0; w < workers; ++w) {
       rte_eal_remote_launch(pipeline::worker_main, &specs[w], cfg.workers[w]);
     }

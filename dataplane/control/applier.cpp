@@ -29,14 +29,15 @@ void wipe(void* p, size_t n) noexcept {
 }  // namespace
 
 Applier::Applier(shm::SharedState& state, tables::Routes& routes, tables::IndexMap& index,
-                 rte_rcu_qsbr* rcu, pipeline::LcoreContext& main_ctx, rte_mempool* pool,
-                 rte_ring* internal) noexcept
+                 rte_rcu_qsbr* rcu, pipeline::LcoreContext& main_ctx,
+                 pipeline::GatewayConfig& gw, rte_mempool* pool, rte_ring* internal) noexcept
     : state_(state),
       zone_(state.zone()),
       routes_(routes),
       index_(index),
       rcu_(rcu),
       ctx_(main_ctx),
+      gw_(gw),
       pool_(pool),
       internal_(internal),
       peer_routes_(shm::kMaxPeers) {
@@ -157,6 +158,13 @@ void Applier::apply(const shm::RingMessage& cmd) noexcept {
       break;
     case MessageKind::kCmdFlushStaged:
       if (valid_peer(peer)) flush_staged(peer, false);
+      break;
+    case MessageKind::kCmdListenPortSet:
+      if (body_is(sizeof(shm::CmdListenPort))) {
+        shm::CmdListenPort b;
+        std::memcpy(&b, cmd.body, sizeof(b));
+        listen_port_set(b);
+      }
       break;
     default:
       break;  // unknown command kinds are ignored: an older control plane cannot break us
@@ -344,6 +352,16 @@ void Applier::endpoint_set(uint32_t peer, const shm::Endpoint& endpoint) noexcep
   shm::write_endpoint(zone_.peers[peer], endpoint);
 }
 
+// The gateway answers on the new port from the next burst on; sessions are
+// untouched (a peer keeps sending to the old port until it hears from us or
+// is told, as with the kernel). Port 0 is refused: there is no socket to
+// pick a random port for us.
+void Applier::listen_port_set(const shm::CmdListenPort& body) noexcept {
+  if (body.port == 0) return;
+  gw_.listen_port.store(body.port, std::memory_order_relaxed);
+  zone_.header.listen_port.store(body.port, std::memory_order_release);
+}
+
 void Applier::flush_staged(uint32_t peer, bool send) noexcept {
   shm::PeerSlot& p = zone_.peers[peer];
   rte_mbuf* pkts[shm::kStageMax];
@@ -445,8 +463,8 @@ void Applier::transmit_udp(uint32_t peer, const shm::CmdTransmitUdp& body) noexc
     std::memcpy(h.frame + header, body.payload, body.payload_len);
     h.len = static_cast<uint16_t>(header + body.payload_len);
     net::write_outer_headers(h.frame, ctx_.gw->mac[outer], net::MacAddress{}, *src, dst,
-                             ctx_.gw->listen_port, ep.port, h.frame + header, body.payload_len,
-                             ctx_.ipv4_id++, true);
+                             gw_.listen_port.load(std::memory_order_relaxed), ep.port,
+                             h.frame + header, body.payload_len, ctx_.ipv4_id++, true);
   }
   if (!mac) {
     shm::EventNeighbour miss{};
@@ -466,7 +484,8 @@ void Applier::transmit_udp(uint32_t peer, const shm::CmdTransmitUdp& body) noexc
   tables::word_to_mac(*mac, dst_mac.bytes.data());
   uint8_t frame[128 + sizeof(body.payload)];
   std::memcpy(frame + header, body.payload, body.payload_len);
-  net::write_outer_headers(frame, ctx_.gw->mac[outer], dst_mac, *src, dst, ctx_.gw->listen_port,
+  net::write_outer_headers(frame, ctx_.gw->mac[outer], dst_mac, *src, dst,
+                           gw_.listen_port.load(std::memory_order_relaxed),
                            ep.port, frame + header, body.payload_len, ctx_.ipv4_id++, true);
   transmit_frame(static_cast<uint8_t>(outer), frame, static_cast<uint16_t>(header + body.payload_len));
 }

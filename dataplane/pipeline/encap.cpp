@@ -88,6 +88,7 @@ void encap_to_peer(LcoreContext& ctx, uint32_t peer_id, rte_mbuf** pkts, unsigne
   const GatewayConfig& gw = *ctx.gw;
   const unsigned outer_port = static_cast<unsigned>(shm::PortRole::kOuter);
   const PortAddresses& outer = gw.addresses[outer_port];
+  const uint16_t listen_port = gw.listen_port.load(std::memory_order_relaxed);
   const shm::Endpoint ep = shm::read_endpoint(peer);
   net::IpAddr dst;
   dst.family = ep.family;
@@ -164,7 +165,7 @@ void encap_to_peer(LcoreContext& ctx, uint32_t peer_id, rte_mbuf** pkts, unsigne
       ctx.drop(m, DropReason::kTooBig);
       continue;
     }
-    net::write_outer_headers(out, gw.mac[outer_port], dst_mac, *src, dst, gw.listen_port, ep.port,
+    net::write_outer_headers(out, gw.mac[outer_port], dst_mac, *src, dst, listen_port, ep.port,
                              out + header_len, udp_payload, ctx.ipv4_id++, false);
     m->ol_flags = 0;
     m->packet_type = 0;
