@@ -147,7 +147,7 @@ bool Agent::poll(uint64_t now_ns, const char** why) {
   if (now_ns >= device_->next_deadline()) device_->tick(now_ns, outbox_);
   if (uapi_) {
     std::string message;
-    uapi_->poll(*this, &message);
+    uapi_->poll(*this, now_ns, &message);
     if (!message.empty()) log(LogLevel::kWarning, "uapi: %s", message.c_str());
   }
   if (metrics_) metrics_->poll([this, now_ns] { return render_metrics(now_ns); });
