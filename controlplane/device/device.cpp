@@ -435,6 +435,8 @@ std::optional<crypto::Key> Device::preshared_key(uint32_t peer) const {
   return p->preshared_key->clone();
 }
 
-const crypto::PrivateKey& Device::private_key() const noexcept { return identity_.private_key; }
+const crypto::PrivateKey& Device::private_key() const noexcept {
+  return identity_.private_key;
+}
 
 }  // namespace wirespeed::controlplane::device

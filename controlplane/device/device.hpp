@@ -102,23 +102,24 @@ timers::JitterSource random_jitter() noexcept;
 // Something an operator wants in the log, one line each (the Agent words
 // and writes them; the Device only reports). Never carries key material.
 enum class DeviceEventKind : uint8_t {
-  kPeerAdded,          // runtime add (UAPI set, reload); not install_peers()
+  kPeerAdded,  // runtime add (UAPI set, reload); not install_peers()
   kPeerRemoved,
-  kPeerChanged,        // endpoint, keepalive, preshared key or allowed IPs changed; detail says which
-  kHandshakeInitiated, // we sent an initiation; detail "traffic", "rekey", "retry" (attempt: N),
-                       // "no reply", "forced"
-  kHandshakeComplete,  // a keypair was installed; as_initiator says which role we had
-  kPeerUp,             // the peer has a usable session after having none
-  kPeerDown,           // the peer's sessions are gone; detail "expired", "keys wiped",
-                       // "private key changed", "removed"
-  kHandshakeGaveUp,    // kRekeyAttemptTime passed without a response
-  kEndpointChanged,    // roaming: an authenticated packet came from a new address
-  kPrivateKeyChanged,  // detail: nothing (the key is never logged)
+  kPeerChanged,  // detail: "endpoint", "persistent keepalive", "preshared key", "allowed ips"
+                 // (also for a peer that lost a prefix to another), "name"
+  kHandshakeInitiated,  // we sent an initiation; detail "traffic", "rekey", "retry" (attempt: N),
+                        // "no reply", "forced"
+  kHandshakeComplete,   // a keypair was installed; as_initiator says which role we had
+  kPeerUp,              // the peer has a usable session after having none
+  kPeerDown,            // the peer's sessions are gone; detail "expired", "keys wiped",
+                        // "private key changed", "removed"
+  kHandshakeGaveUp,     // kRekeyAttemptTime passed without a response
+  kEndpointChanged,     // roaming: an authenticated packet came from a new address
+  kPrivateKeyChanged,   // detail: nothing (the key is never logged)
 };
 
 struct DeviceEvent {
   DeviceEventKind kind = DeviceEventKind::kPeerAdded;
-  uint32_t peer = 0;  // slot; meaningless for kPrivateKeyChanged
+  uint32_t peer = 0;  // slot; shm::kNoPeer for kPrivateKeyChanged
   bool as_initiator = false;
   dataplane::shm::Endpoint endpoint;  // kEndpointChanged, kHandshakeComplete: the peer's endpoint
   const char* detail = "";            // static string

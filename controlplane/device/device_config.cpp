@@ -88,7 +88,8 @@ std::unique_ptr<Device::Peer> Device::make_peer(const config::PeerConfig& pc, ui
     peer->preshared_key = pc.preshared_key->clone();
   }
   peer->cookie_maker = std::make_unique<cookie::CookieMaker>(pc.public_key);
-  for (const config::Prefix& prefix : canonical_set(pc.allowed_ips)) (void)take_prefix(*peer, prefix);
+  for (const config::Prefix& prefix : canonical_set(pc.allowed_ips))
+    (void)take_prefix(*peer, prefix);
   return peer;
 }
 
@@ -98,7 +99,8 @@ void Device::push_allowed_ip(Outbox& out, uint32_t slot, const config::Prefix& p
   body.family = prefix.addr.family;
   body.cidr = prefix.cidr;
   std::memcpy(body.addr, prefix.addr.bytes.data(), sizeof(body.addr));
-  push_command(out, add ? shm::MessageKind::kCmdAllowedIpAdd : shm::MessageKind::kCmdAllowedIpRemove,
+  push_command(out,
+               add ? shm::MessageKind::kCmdAllowedIpAdd : shm::MessageKind::kCmdAllowedIpRemove,
                slot, now, body);
 }
 

@@ -20,12 +20,13 @@ TEST_F(DeviceConfigTest, C01_AddPeerEmitsWhatInstallPeersEmits) {
   DataplaneModel model;
   model.apply(a_.log);
 
-  const auto added = a_.dev->add_peer(peer_config(c_.pub, {"10.8.3.0/24", "fd00:3::/64"}, c_.endpoint),
-                                      clock_.now, a_.out);
+  const auto added = a_.dev->add_peer(
+      peer_config(c_.pub, {"10.8.3.0/24", "fd00:3::/64"}, c_.endpoint), clock_.now, a_.out);
   ASSERT_TRUE(added.ok()) << errc_name(added.error().code);
   EXPECT_EQ(*added, 1u);
   const auto got = emitted(a_, &model);
-  EXPECT_EQ(describe(got), (Lines{"peer_set 1", "endpoint 1", "add 1 10.8.3.0/24", "add 1 fd00:3::/64"}));
+  EXPECT_EQ(describe(got),
+            (Lines{"peer_set 1", "endpoint 1", "add 1 10.8.3.0/24", "add 1 fd00:3::/64"}));
 
   config::Config both = make_config(a_, {{&b_, true, {"10.8.2.0/24"}}});
   both.peers.push_back(peer_config(c_.pub, {"10.8.3.0/24", "fd00:3::/64"}, c_.endpoint));
@@ -45,7 +46,8 @@ TEST_F(DeviceConfigTest, C01_AddPeerEmitsWhatInstallPeersEmits) {
   EXPECT_TRUE(v.live);
   EXPECT_EQ(v.public_key, c_.pub);
   EXPECT_EQ(v.endpoint, c_.endpoint);
-  EXPECT_EQ(v.allowed_ips, (std::vector<config::Prefix>{prefix("10.8.3.0/24"), prefix("fd00:3::/64")}));
+  EXPECT_EQ(v.allowed_ips,
+            (std::vector<config::Prefix>{prefix("10.8.3.0/24"), prefix("fd00:3::/64")}));
   EXPECT_FALSE(v.has_preshared_key);
   EXPECT_FALSE(a_.dev->preshared_key(1).has_value());
   EXPECT_EQ(a_.dev->find_peer(c_.pub), std::optional<uint32_t>(1));
@@ -95,8 +97,10 @@ TEST_F(DeviceConfigTest, C03_TooManyPeersThenAFreedSlot) {
   DataplaneModel model;
   model.apply(a_.log);
   for (uint32_t i = 1; i < shm::kMaxPeers; ++i) {
-    const std::string p = "10." + std::to_string(100 + i / 256) + "." + std::to_string(i % 256) + ".0/24";
-    auto added = a_.dev->add_peer(peer_config(random_public_key(), {p.c_str()}), clock_.now, a_.out);
+    const std::string p =
+        "10." + std::to_string(100 + i / 256) + "." + std::to_string(i % 256) + ".0/24";
+    auto added =
+        a_.dev->add_peer(peer_config(random_public_key(), {p.c_str()}), clock_.now, a_.out);
     ASSERT_TRUE(added.ok()) << i;
     ASSERT_EQ(*added, i);
   }
@@ -155,8 +159,8 @@ TEST_F(DeviceConfigTest, C04_RemoveThenReAddReusesSlotsLowestFirst) {
   EXPECT_EQ(*a_.dev->add_peer(peer_config(c_.pub, {"10.8.3.0/24"}), clock_.now, a_.out), 1u);
   EXPECT_EQ(*a_.dev->add_peer(peer_config(g, {"10.8.7.0/24"}), clock_.now, a_.out), 4u);
   EXPECT_EQ(describe(emitted(a_, &model)),
-            (Lines{"peer_set 0", "add 0 10.8.6.0/24", "peer_set 1", "add 1 10.8.3.0/24", "peer_set 4",
-                   "add 4 10.8.7.0/24"}));
+            (Lines{"peer_set 0", "add 0 10.8.6.0/24", "peer_set 1", "add 1 10.8.3.0/24",
+                   "peer_set 4", "add 4 10.8.7.0/24"}));
   EXPECT_EQ(a_.dev->peer_view(1).public_key, c_.pub);
 
   a_.dev->remove_peer(4, clock_.now, a_.out);
@@ -205,8 +209,8 @@ TEST_F(DeviceConfigTest, C05_RemovedPeerIsGoneAndReAddedPeerHandshakesAgain) {
   EXPECT_EQ(a_.dev->stats().drop(DeviceDrop::kUnknownPeer), 1u);
 
   clock_.now += 6 * kS;
-  ASSERT_EQ(*a_.dev->add_peer(peer_config(b_.pub, {"10.8.2.0/24"}, b_.endpoint), clock_.now, a_.out),
-            0u);
+  ASSERT_EQ(
+      *a_.dev->add_peer(peer_config(b_.pub, {"10.8.2.0/24"}, b_.endpoint), clock_.now, a_.out), 0u);
   EXPECT_EQ(describe(emitted(a_)), (Lines{"peer_set 0", "endpoint 0", "add 0 10.8.2.0/24"}));
   const auto [ka2, kb2] = handshake();
   expect_matching(ka2, kb2);
@@ -384,8 +388,8 @@ TEST_F(DeviceConfigTest, C10_AllowedIpMovesBetweenPeers) {
   EXPECT_EQ(a_.dev->peer_view(0).allowed_ips, std::vector<config::Prefix>{prefix("10.8.20.0/24")});
   EXPECT_EQ(a_.dev->peer_view(1).allowed_ips,
             (std::vector<config::Prefix>{prefix("10.8.3.0/24"), prefix("10.8.2.0/24")}));
-  EXPECT_EQ(events_a_.lines(),
-            (Lines{line(K::kPeerChanged, 0, "allowed ips"), line(K::kPeerChanged, 1, "allowed ips")}));
+  EXPECT_EQ(events_a_.lines(), (Lines{line(K::kPeerChanged, 0, "allowed ips"),
+                                      line(K::kPeerChanged, 1, "allowed ips")}));
   expect_model_matches(model, *a_.dev);
 
   // B's list without the moved prefix: nothing to withdraw for it.
@@ -420,9 +424,9 @@ TEST_F(DeviceConfigTest, C11_RandomChangesAgreeWithTheDataplaneModel) {
   std::vector<crypto::PublicKey> keys;
   for (int i = 0; i < 8; ++i) keys.push_back(random_public_key());
   std::vector<config::Prefix> pool;
-  for (const char* p : {"10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24", "10.1.2.3/32", "0.0.0.0/0",
-                        "192.168.0.0/16", "fd00::/8", "fd00:1::/32", "fd00:1:2::/48", "::/0",
-                        "2001:db8::1/128", "172.16.0.0/12"}) {
+  for (const char* p :
+       {"10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24", "10.1.2.3/32", "0.0.0.0/0", "192.168.0.0/16",
+        "fd00::/8", "fd00:1::/32", "fd00:1:2::/48", "::/0", "2001:db8::1/128", "172.16.0.0/12"}) {
     pool.push_back(prefix(p));
   }
   std::mt19937 rng(4);

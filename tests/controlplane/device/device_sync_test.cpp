@@ -71,7 +71,8 @@ TEST_F(DeviceSyncTest, S02_SyncAddsRemovesAndChangesPeers) {
   crypto::Key psk;
   randombytes_buf(psk.data(), psk.size());
   config::Config next = make_config(a_, {{&b_, true, {"10.8.2.0/24"}}});
-  config::PeerConfig c = peer_config(c_.pub, {"10.8.3.0/24", "10.8.33.0/24"}, v4(198, 51, 100, 30, 4), 25);
+  config::PeerConfig c =
+      peer_config(c_.pub, {"10.8.3.0/24", "10.8.33.0/24"}, v4(198, 51, 100, 30, 4), 25);
   c.preshared_key = psk.clone();
   c.name = "branch-c";
   next.peers.push_back(std::move(c));
@@ -79,8 +80,8 @@ TEST_F(DeviceSyncTest, S02_SyncAddsRemovesAndChangesPeers) {
 
   a_.dev->sync(next, clock_.now, a_.out);
   const auto got = emitted(a_, &model_);
-  EXPECT_EQ(describe(got), (Lines{"peer_remove 2", "keepalive 1", "add 1 10.8.33.0/24", "endpoint 1",
-                                  "peer_set 2", "endpoint 2", "add 2 10.8.5.0/24"}));
+  EXPECT_EQ(describe(got), (Lines{"peer_remove 2", "keepalive 1", "add 1 10.8.33.0/24",
+                                  "endpoint 1", "peer_set 2", "endpoint 2", "add 2 10.8.5.0/24"}));
   EXPECT_TRUE(for_slot(got, 0).empty());
   expect_session_kept();
   expect_model_matches(model_, *a_.dev);
@@ -146,11 +147,10 @@ TEST_F(DeviceSyncTest, S03_SyncKeepsARoamedEndpoint) {
 // owner, never withdrawn behind its back; also from a removed peer to a new one.
 TEST_F(DeviceSyncTest, S04_SyncMovesAllowedIps) {
   ASSERT_NO_FATAL_FAILURE(start_with_session());
-  config::Config next = make_config(a_, {{&b_, true, {"10.8.2.0/24", "10.8.3.0/24"}},
-                                         {&c_, true, {"10.8.30.0/24"}}});
+  config::Config next =
+      make_config(a_, {{&b_, true, {"10.8.2.0/24", "10.8.3.0/24"}}, {&c_, true, {"10.8.30.0/24"}}});
   a_.dev->sync(next, clock_.now, a_.out);
-  EXPECT_EQ(describe(emitted(a_, &model_)),
-            (Lines{"add 0 10.8.3.0/24", "add 1 10.8.30.0/24"}));
+  EXPECT_EQ(describe(emitted(a_, &model_)), (Lines{"add 0 10.8.3.0/24", "add 1 10.8.30.0/24"}));
   expect_model_matches(model_, *a_.dev);
   EXPECT_EQ(model_.routes.at(prefix("10.8.3.0/24")), 0u);
   expect_session_kept();
@@ -160,7 +160,8 @@ TEST_F(DeviceSyncTest, S04_SyncMovesAllowedIps) {
   config::Config swap = make_config(a_, {{&b_, true, {"10.8.2.0/24", "10.8.3.0/24"}}});
   swap.peers.push_back(peer_config(d, {"10.8.30.0/24"}));
   a_.dev->sync(swap, clock_.now, a_.out);
-  EXPECT_EQ(describe(emitted(a_, &model_)), (Lines{"peer_remove 1", "peer_set 1", "add 1 10.8.30.0/24"}));
+  EXPECT_EQ(describe(emitted(a_, &model_)),
+            (Lines{"peer_remove 1", "peer_set 1", "add 1 10.8.30.0/24"}));
   expect_model_matches(model_, *a_.dev);
   EXPECT_EQ(a_.dev->peer_view(1).public_key, d);
   expect_session_kept();
@@ -174,8 +175,8 @@ TEST_F(DeviceSyncTest, P01_NewPrivateKeyRestartsSessions) {
   const crypto::PublicKey p2 = crypto::public_key(k2);
   a_.dev->set_private_key(k2, clock_.now, a_.out);
   EXPECT_EQ(describe(emitted(a_)), Lines{"clear 0"}) << "C had no session";
-  EXPECT_EQ(events_a_.lines(),
-            (Lines{line(K::kPeerDown, 0, "private key changed"), line(K::kPrivateKeyChanged, shm::kNoPeer)}));
+  EXPECT_EQ(events_a_.lines(), (Lines{line(K::kPeerDown, 0, "private key changed"),
+                                      line(K::kPrivateKeyChanged, shm::kNoPeer)}));
   EXPECT_EQ(a_.dev->public_key(), p2);
   EXPECT_TRUE(a_.dev->private_key().equals(k2));
   EXPECT_FALSE(a_.dev->peer_view(0).has_current);
@@ -274,10 +275,10 @@ TEST_F(DeviceSyncTest, E01_HandshakeEvents) {
   clock_.now += 6 * kS;
   a_.dev->force_rekey(0, clock_.now, a_.out);
   pump();
-  EXPECT_EQ(events_a_.lines(), (Lines{line(K::kHandshakeInitiated, 0, "traffic"),
-                                      line(K::kHandshakeComplete, 0), line(K::kPeerUp, 0),
-                                      line(K::kHandshakeInitiated, 0, "forced"),
-                                      line(K::kHandshakeComplete, 0)}));
+  EXPECT_EQ(events_a_.lines(),
+            (Lines{line(K::kHandshakeInitiated, 0, "traffic"), line(K::kHandshakeComplete, 0),
+                   line(K::kPeerUp, 0), line(K::kHandshakeInitiated, 0, "forced"),
+                   line(K::kHandshakeComplete, 0)}));
 
   // Expiry: every keypair past kRejectAfterTime, the peer is down.
   clock_.now += wire::kRejectAfterTime;
