@@ -167,6 +167,36 @@ TEST_F(DeviceSyncTest, S04_SyncMovesAllowedIps) {
   expect_session_kept();
 }
 
+// S05 — at kMaxPeers, a file that swaps one peer for another still fits:
+// removals come first and the new peer takes the freed slot.
+TEST_F(DeviceSyncTest, S05_SyncSwapsAPeerAtTheSlotLimit) {
+  ASSERT_NO_FATAL_FAILURE(start_with_session());
+  config::Config full = base_config();
+  for (uint32_t i = 2; i < shm::kMaxPeers; ++i) {
+    const std::string p =
+        "10." + std::to_string(100 + i / 256) + "." + std::to_string(i % 256) + ".0/24";
+    full.peers.push_back(peer_config(random_public_key(), {p.c_str()}));
+  }
+  a_.dev->sync(full, clock_.now, a_.out);
+  (void)emitted(a_, &model_);
+  ASSERT_EQ(a_.dev->peer_count(), shm::kMaxPeers);
+
+  config::Config swapped = base_config();
+  for (uint32_t i = 2; i < shm::kMaxPeers; ++i) {
+    if (i == 700) continue;
+    swapped.peers.push_back(peer_config(
+        full.peers[i].public_key, {peers::format_prefix(full.peers[i].allowed_ips[0]).c_str()}));
+  }
+  const crypto::PublicKey d = random_public_key();
+  swapped.peers.push_back(peer_config(d, {"10.8.70.0/24"}));
+  a_.dev->sync(swapped, clock_.now, a_.out);
+  EXPECT_EQ(describe(emitted(a_, &model_)),
+            (Lines{"peer_remove 700", "peer_set 700", "add 700 10.8.70.0/24"}));
+  EXPECT_EQ(a_.dev->find_peer(d), std::optional<uint32_t>(700));
+  expect_model_matches(model_, *a_.dev);
+  expect_session_kept();
+}
+
 // P01 — a new private key: every session cleared (only where one exists),
 // handshakes restart at once under the new identity.
 TEST_F(DeviceSyncTest, P01_NewPrivateKeyRestartsSessions) {
@@ -285,6 +315,22 @@ TEST_F(DeviceSyncTest, E01_HandshakeEvents) {
   tick(a_);
   EXPECT_EQ(events_a_.count(K::kPeerDown, 0), 1u);
   EXPECT_STREQ(events_a_.of(K::kPeerDown)[0].detail, "expired");
+}
+
+// E03 — a handshake from a new address is roaming too.
+TEST_F(DeviceSyncTest, E03_HandshakeFromANewAddressIsReportedAsRoaming) {
+  start(a_, {{&b_, true, {"10.8.2.0/24"}}}, recorded(events_a_));
+  start(b_, {{&a_, false, {"10.8.1.0/24"}}}, recorded(events_b_));
+  (void)handshake();
+  EXPECT_TRUE(events_b_.of(K::kEndpointChanged).empty()) << "the first address is no roaming";
+  a_.endpoint = v4(192, 0, 2, 77, 41000);
+  clock_.now += 6 * kS;
+  const auto [ka, kb] = handshake();
+  expect_matching(ka, kb);
+  const auto roamed = events_b_.of(K::kEndpointChanged);
+  ASSERT_EQ(roamed.size(), 1u);
+  EXPECT_EQ(roamed[0].endpoint, a_.endpoint);
+  EXPECT_EQ(b_.dev->peer_view(0).endpoint, a_.endpoint);
 }
 
 // E02 — retries carry their number; giving up is reported.
