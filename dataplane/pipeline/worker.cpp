@@ -1,6 +1,7 @@
 // The worker loop (see worker.hpp). Worker lcores only.
 #include "dataplane/pipeline/worker.hpp"
 
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 
 #include "dataplane/base/clock.hpp"
@@ -14,11 +15,19 @@ int worker_main(void* arg) {
   rte_rcu_qsbr_thread_online(spec.rcu, spec.rcu_thread_id);
 
   rte_mbuf* pkts[kBurst];
+  shm::LcoreCounters& counters = ctx.counters();
+  // Busy ratio: one TSC read per pass, at its end; the pass's cycles are the
+  // time since the previous read and count as busy when any queue gave
+  // packets (l3fwd-power's notion of an idle poll). Counters are written
+  // once per pass, never per packet.
+  uint64_t pass_start_tsc = rte_rdtsc();
   while (!spec.stop->load(std::memory_order_relaxed)) {
     ctx.now_ns = monotonic_ns();  // once per loop: every burst of this pass shares it
+    bool received = false;
     for (const QueueRef& q : spec.rx) {
       const uint16_t n = rte_eth_rx_burst(q.port, q.queue, pkts, kBurst);
       if (n == 0) continue;
+      received = true;
       if (q.role == shm::PortRole::kOuter) {
         decap_burst(ctx, pkts, n);
       } else {
@@ -26,7 +35,12 @@ int worker_main(void* arg) {
       }
     }
     flush_tx(ctx);
-    ctx.counters().loops.add(1);
+    const uint64_t pass_end_tsc = rte_rdtsc();
+    const uint64_t pass_tsc = pass_end_tsc - pass_start_tsc;
+    pass_start_tsc = pass_end_tsc;
+    counters.total_tsc.add(pass_tsc);
+    if (received) counters.busy_tsc.add(pass_tsc);
+    counters.loops.add(1);
     rte_rcu_qsbr_quiescent(spec.rcu, spec.rcu_thread_id);
   }
 
