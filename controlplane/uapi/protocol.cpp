@@ -263,7 +263,12 @@ ParseResult parse_request(std::string_view text) {
   return result;
 }
 
-std::string format_errno(int error) { return "errno=" + std::to_string(error) + "\n\n"; }
+// Negative on the wire, as wireguard-go writes it (ipc.IpcErrorInvalid is
+// -EINVAL): `wg` turns "errno=-22" into "Invalid argument", whereas a
+// positive number would reach the operator as "Unknown error -22".
+std::string format_errno(int error) {
+  return "errno=" + std::to_string(error > 0 ? -error : error) + "\n\n";
+}
 
 // The order is wireguard-go's (device/uapi.go), which `wg` reads; values it
 // does not know (protocol_version) it ignores.

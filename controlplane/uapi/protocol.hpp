@@ -1,7 +1,7 @@
 // The cross-platform WireGuard userspace API (wireguard.com/xplatform), the
 // protocol `wg` speaks to a userspace implementation over
 // /var/run/wireguard/<name>.sock: "get=1\n\n" and "set=1\n<key=value>...\n\n",
-// keys in hex, every reply ending "errno=N\n\n".
+// keys in hex, every reply ending "errno=0\n\n" or "errno=-E\n\n".
 //
 // Pure text in, text out: no sockets (server.hpp) and no Device (the control
 // plane's Agent implements Backend). Control-plane main thread.
@@ -72,7 +72,8 @@ struct DeviceInfo {
 };
 
 // What the control plane does with a request. set() gets a request that has
-// already parsed whole; it returns 0 or the positive errno the reply carries.
+// already parsed whole; it returns 0 or a positive errno (the reply carries it
+// negated, see format_errno).
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -93,7 +94,8 @@ ParseResult parse_request(std::string_view text);
 // The get reply body, "errno=0\n\n" included. Keys in lower-case hex.
 std::string format_get(const DeviceInfo& info);
 
-// "errno=N\n\n".
+// "errno=0\n\n", or for a positive errno E "errno=-E\n\n" (wireguard-go's
+// sign, which `wg` expects).
 std::string format_errno(int error);
 
 // Parses `text` as one request and answers it through `backend`: the whole

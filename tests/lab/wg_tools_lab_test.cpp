@@ -340,19 +340,22 @@ TEST_F(WgToolsLabTest, ShowDumpShowconfSetconfAndMalformedRequests) {
     std::string reply;
   };
   const Bad bad[] = {
-      {"hello\n\n", "errno=22\n\n"},
-      {"get=1\nfoo=1\n\n", "errno=22\n\n"},
-      {"set=1\nlisten_port=0\n\n", "errno=22\n\n"},
-      {"set=1\nlisten_port=70000\n\n", "errno=22\n\n"},
-      {"set=1\npublic_key=zz\n\n", "errno=22\n\n"},
-      {"set=1\npublic_key=" + std::string(64, 'a') + "\nallowed_ip=10.0.0.0/99\n\n", "errno=22\n\n"},
-      {"set=1\nprivate_key=" + std::string(64, '0') + "\n\n", "errno=22\n\n"},
-      {std::string("\0\xff\x01garbage\n", 11), "errno=22\n\n"},
-      {std::string(2 * kMiB, 'a'), "errno=" + std::to_string(EMSGSIZE) + "\n\n"},
+      {"hello\n\n", "errno=-22\n\n"},
+      {"get=1\nfoo=1\n\n", "errno=-22\n\n"},
+      {"set=1\nlisten_port=0\n\n", "errno=-22\n\n"},
+      {"set=1\nlisten_port=70000\n\n", "errno=-22\n\n"},
+      {"set=1\npublic_key=zz\n\n", "errno=-22\n\n"},
+      {"set=1\npublic_key=" + std::string(64, 'a') + "\nallowed_ip=10.0.0.0/99\n\n", "errno=-22\n\n"},
+      {"set=1\nprivate_key=" + std::string(64, '0') + "\n\n", "errno=-22\n\n"},
+      {std::string("\0\xff\x01garbage\n", 11), "errno=-22\n\n"},
+      {std::string(2 * kMiB, 'a'), "errno=-" + std::to_string(EMSGSIZE) + "\n\n"},
   };
   for (const Bad& b : bad) {
     EXPECT_EQ(raw_request(b.request), b.reply) << "request: " << b.request.substr(0, 60);
   }
+  // wg reports a refusal in words (the errno's sign is wireguard-go's).
+  EXPECT_NE(lab_.exec(Where::kGateway, {"wg", "set", name_, "listen-port", "0"}, &out), 0);
+  EXPECT_NE(out.find("Invalid argument"), std::string::npos) << out;
   // A client that sends half a request and stays stops nobody else, and
   // what it sent never applies.
   {

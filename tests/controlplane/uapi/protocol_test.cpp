@@ -280,20 +280,20 @@ TEST(UapiFormat, GetReplyIsByteExact) {
 TEST(UapiFormat, NoPrivateKeyNoPortNoPeers) {
   DeviceInfo info;
   EXPECT_EQ(format_get(info), "errno=0\n\n");
-  EXPECT_EQ(format_errno(22), "errno=22\n\n");
+  EXPECT_EQ(format_errno(22), "errno=-22\n\n");
 }
 
 TEST(UapiHandle, MalformedNeverReachesTheBackend) {
   FakeBackend backend;
   std::string message;
-  EXPECT_EQ(handle_request("set=1\nlisten_port=0\n\n", backend, &message), "errno=22\n\n");
+  EXPECT_EQ(handle_request("set=1\nlisten_port=0\n\n", backend, &message), "errno=-22\n\n");
   EXPECT_EQ(backend.sets, 0);
   EXPECT_FALSE(message.empty());
   // A peer change that parses up to a bad last line: nothing applied.
   EXPECT_EQ(handle_request("set=1\npublic_key=" + key_hex(2) + "\nallowed_ip=10.0.0.0/8\n" +
                                "allowed_ip=bogus\n\n",
                            backend, nullptr),
-            "errno=22\n\n");
+            "errno=-22\n\n");
   EXPECT_EQ(backend.sets, 0);
 }
 
@@ -308,7 +308,7 @@ TEST(UapiHandle, GetAndSetReachTheBackend) {
   EXPECT_EQ(backend.last_peers, 1u);
   EXPECT_TRUE(message.empty()) << message;
   backend.set_result = ENOSPC;
-  EXPECT_EQ(handle_request("set=1\n\n", backend, &message), "errno=28\n\n");
+  EXPECT_EQ(handle_request("set=1\n\n", backend, &message), "errno=-28\n\n");
   EXPECT_NE(message.find("set refused"), std::string::npos) << message;
 }
 

@@ -182,7 +182,7 @@ TEST_F(UapiServerTest, MalformedSetGetsErrnoAndTheConnectionStaysUsable) {
   ASSERT_NO_FATAL_FAILURE(start());
   const int fd = connect_client();
   send_text(fd, "set=1\nlisten_port=0\n\n");
-  EXPECT_EQ(exchange(fd), "errno=22\n\n");
+  EXPECT_EQ(exchange(fd), "errno=-22\n\n");
   EXPECT_EQ(backend_.sets, 0);
   EXPECT_NE(messages_.find("listen_port"), std::string::npos) << messages_;
   send_text(fd, "get=1\n\n");
@@ -195,7 +195,7 @@ TEST_F(UapiServerTest, GarbageGetsErrnoAndIsDisconnected) {
   const int fd = connect_client();
   send_text(fd, std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\n", 12));
   bool eof = false;
-  EXPECT_EQ(exchange(fd, 1000, &eof), "errno=22\n\n");
+  EXPECT_EQ(exchange(fd, 1000, &eof), "errno=-22\n\n");
   EXPECT_TRUE(eof);
   EXPECT_EQ(backend_.gets + backend_.sets, 0);
   close(fd);
@@ -214,7 +214,7 @@ TEST_F(UapiServerTest, TooLargeARequestGetsEmsgsizeAndIsDisconnected) {
   while (big.size() < 3 * options_.max_request) big += "listen_port=1\n";
   send_text(fd, big);
   bool eof = false;
-  EXPECT_EQ(exchange(fd, 1000, &eof), "errno=" + std::to_string(EMSGSIZE) + "\n\n");
+  EXPECT_EQ(exchange(fd, 1000, &eof), "errno=-" + std::to_string(EMSGSIZE) + "\n\n");
   EXPECT_TRUE(eof);
   EXPECT_EQ(backend_.sets, 0);
   close(fd);
