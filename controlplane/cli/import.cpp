@@ -133,7 +133,7 @@ std::string render_yaml(const WgQuickConfig& cfg, const std::string& source, con
   y += "# ports and addresses), then run `wirespeed check-config` on this file.\n";
   y += "# Settings the import could not carry over were listed when it ran.\n";
   y += "interface:\n";
-  y += "  name: " + name + "                 # UAPI socket /var/run/wireguard/" + name + ".sock\n";
+  y += "  name: " + name + "  # the UAPI socket is /var/run/wireguard/" + name + ".sock\n";
   if (cfg.private_key) {
     y += "  # Copied from " + source + ": this file is a secret (mode 0600). Better, move it\n";
     y += "  # to a key file: (umask 077; echo KEY > /etc/wirespeed/" + name + ".key), then\n";
@@ -181,7 +181,7 @@ std::string render_yaml(const WgQuickConfig& cfg, const std::string& source, con
     y += "    # EDIT: " + source + " has no Address; this machine's address on the LAN port.\n";
     y += "    address: [" + quoted(kPlaceholderInnerAddress) + "]\n";
   } else {
-    y += "    address: " + flow_list(cfg.addresses) + "   # Address = of " + source + "\n";
+    y += "    address: " + flow_list(cfg.addresses) + "  # from Address = in " + source + "\n";
   }
 
   if (cfg.peers.empty()) {
