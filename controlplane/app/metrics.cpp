@@ -340,15 +340,15 @@ std::string render_page(const shm::Snapshot& s, const std::vector<std::string>& 
 
   // Lcores.
   m.family("wirespeed_lcore_busy_ratio", "gauge",
-           "Share of loop time spent on passes that received packets, since the previous scrape "
-           "(0 main lcore row, 1.. workers).");
+           "Share of the lcore's loop time spent in passes that had work (a worker: received "
+           "packets; the main lcore: applied commands), since the previous scrape.");
   for (const shm::LcoreSnapshot& l : s.lcores) {
     m.sample("wirespeed_lcore_busy_ratio",
              L{{"lcore", std::to_string(l.lcore_id)}, {"role", l.row == 0 ? "main" : "worker"}},
              busy.update(l.row, l.busy_tsc, l.total_tsc));
   }
   m.family("wirespeed_lcore_busy_cycles_total", "counter",
-           "TSC cycles of loop passes that received packets.");
+           "TSC cycles of loop passes that had work.");
   for (const shm::LcoreSnapshot& l : s.lcores) {
     m.sample("wirespeed_lcore_busy_cycles_total",
              L{{"lcore", std::to_string(l.lcore_id)}, {"role", l.row == 0 ? "main" : "worker"}},
