@@ -35,7 +35,14 @@ std::string flow_list(const std::vector<std::string>& items) {
   return out + "]";
 }
 
-std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+// Appended piecewise: `"\"" + std::string` trips g++ 12's -Wrestrict false
+// positive (GCC bug 105329) at -O3, as config/values.cpp notes.
+std::string quoted(std::string_view s) {
+  std::string out(1, '"');
+  out += s;
+  out += '"';
+  return out;
+}
 
 // Appends a key's base64 without leaving an unwiped copy on the heap.
 void append_key(std::string& y, std::span<const uint8_t, kKeyLen> key) {

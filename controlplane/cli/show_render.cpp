@@ -24,7 +24,11 @@ std::string endpoint_text(const shm::Endpoint& e) {
     return std::string(addr) + ":" + std::to_string(e.port);
   }
   if (e.family == 6 && inet_ntop(AF_INET6, e.addr, addr, sizeof(addr)) != nullptr) {
-    return "[" + std::string(addr) + "]:" + std::to_string(e.port);
+    std::string out(1, '[');  // piecewise: see quoted() in import.cpp (GCC bug 105329)
+    out += addr;
+    out += "]:";
+    out += std::to_string(e.port);
+    return out;
   }
   return "";
 }

@@ -124,7 +124,8 @@ class CliLabTest : public ::testing::Test {
       std::string key = line.substr(0, sp), rest = sp == std::string::npos ? "" : line.substr(sp + 1);
       if (key.starts_with("peer_")) {
         const size_t sp2 = rest.find(' ');
-        key += " " + rest.substr(0, sp2);
+        key += ' ';  // piecewise: `" " + std::string` trips GCC bug 105329 at -O3
+        key += rest.substr(0, sp2);
         rest = sp2 == std::string::npos ? "" : rest.substr(sp2 + 1);
       }
       out[key] = rest;
