@@ -7,7 +7,8 @@
 //   show --watch  one JSON document per line until SIGINT, then exit 0
 //   reload        validates the file, finds the control plane by its UAPI
 //                 socket and SIGHUPs it: an added peer appears, the existing
-//                 peer keeps its session; an invalid file is refused before
+//                 peer keeps its session; without the socket it finds it
+//                 through shared memory; an invalid file is refused before
 //                 anything is signalled (exit 2, the control plane never
 //                 hears of it)
 //
@@ -243,6 +244,20 @@ TEST_F(CliLabTest, ReloadAddsAPeerAndRefusesAnInvalidFile) {
   expect_ping(3);
   EXPECT_EQ(number(show_json(), "peer_handshakes " + remote_), hs)
       << "the reload made the unchanged peer handshake again";
+
+  // Without the UAPI socket (moved aside), the pid comes from the shared
+  // state's header instead; the same control plane gets the signal.
+  const std::string socket = "/var/run/wireguard/" + lab_.env("GW_NAME") + ".sock";
+  ASSERT_EQ(rename(socket.c_str(), (socket + ".aside").c_str()), 0) << socket;
+  const size_t reloads = count_of(log_since(), "reloaded ");
+  const int rc = wirespeed("reload --config " + config_, &out, &err);
+  ASSERT_EQ(rename((socket + ".aside").c_str(), socket.c_str()), 0) << socket;
+  EXPECT_EQ(rc, 0) << out << err;
+  EXPECT_NE(out.find("sent SIGHUP to wirespeed-controlplane (pid " + pid_file("controlplane") + ")"),
+            std::string::npos)
+      << out << err;
+  for (int i = 0; i < 100 && count_of(log_since(), "reloaded ") == reloads; ++i) sleep_ms(50);
+  EXPECT_EQ(count_of(log_since(), "reloaded "), reloads + 1) << log_since();
 
   // Invalid: refused by `wirespeed reload` itself; nothing reaches the
   // control plane (no new SIGHUP line in its log).
