@@ -4,6 +4,7 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <csignal>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -74,6 +75,20 @@ void pause_for(double seconds) {
 
 }  // namespace
 
+std::string dpdk_runtime_dir(const std::string& file_prefix) {
+  std::string base = "/var/run";
+  if (geteuid() != 0) {
+    const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+    base = xdg != nullptr ? xdg : "/tmp";
+  }
+  return base + "/dpdk/" + file_prefix;
+}
+
+bool dataplane_published(const std::string& file_prefix) {
+  struct stat st {};
+  return stat((dpdk_runtime_dir(file_prefix) + "/config").c_str(), &st) == 0;
+}
+
 int show_command(int argc, char** argv, const char* argv0) {
   std::string config_path = kDefaultConfig;
   bool json = false;
@@ -109,6 +124,13 @@ int show_command(int argc, char** argv, const char* argv0) {
   const config::Config& cfg = *loaded.config;
   const ShowContext ctx = context_of(cfg);
 
+  if (!dataplane_published(cfg.file_prefix)) {
+    std::fprintf(stderr,
+                 "wirespeed show: no dataplane runs with file prefix %s (%s/config is missing); is "
+                 "wirespeed-dataplane running with this config?\n",
+                 cfg.file_prefix.c_str(), dpdk_runtime_dir(cfg.file_prefix).c_str());
+    return 1;
+  }
   std::vector<std::string> eal = dataplane::app::secondary_eal_args(cfg, argv0);
   std::vector<char*> eal_argv;
   for (std::string& a : eal) eal_argv.push_back(a.data());

@@ -3,9 +3,11 @@
 // fill in -> check-config path an operator takes. show and reload are run
 // where no gateway exists (their lab behaviour is tests/lab/cli_lab_test.cpp).
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "controlplane/cli/import.hpp"
+#include "controlplane/cli/show.hpp"
 #include "tests/controlplane/cli/cli_test_util.hpp"
 
 namespace wirespeed::controlplane::cli {
@@ -102,15 +104,19 @@ TEST(CliBinaryTest, ShowAndReloadWithoutAGateway) {
 
   c = shell(kBin + " show --config " + good);
   EXPECT_EQ(c.status, 1);
-  EXPECT_NE(c.err.find("wirespeed show: cannot attach to the dataplane (file prefix " + prefix + ")"),
-            std::string::npos)
-      << c.err;
+  EXPECT_EQ(c.err, "wirespeed show: no dataplane runs with file prefix " + prefix + " (" +
+                       dpdk_runtime_dir(prefix) + "/config is missing); is wirespeed-dataplane running "
+                       "with this config?\n");
   c = shell(kBin + " reload --config " + good);
   EXPECT_EQ(c.status, 1);
   EXPECT_NE(c.err.find("wirespeed reload: no control plane found for " + prefix +
-                       ": /var/run/wireguard/" + prefix + ".sock: No such file or directory; "),
+                       ": /var/run/wireguard/" + prefix + ".sock: No such file or directory; no "
+                       "dataplane runs with file prefix " + prefix + "\n"),
             std::string::npos)
       << c.err;
+  // Neither left a DPDK runtime directory behind.
+  struct stat st {};
+  EXPECT_NE(stat(dpdk_runtime_dir(prefix).c_str(), &st), 0);
   c = shell(kBin + " show --watch 0 --config " + good);
   EXPECT_EQ(c.status, 1);
   EXPECT_NE(c.err.find("--watch: expected seconds from 0.1 to 3600, got \"0\""), std::string::npos);
