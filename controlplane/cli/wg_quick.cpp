@@ -81,6 +81,13 @@ class Parser {
     }
     if (ok_ && section_ == Section::kPeer) ok_ = finish_peer();
     if (ok_ && cfg_.interface_line == 0) fail(0, 0, "no [Interface] section: not a wg-quick file");
+    if (ok_ && !saw_listen_port_) {
+      note(cfg_.interface_line,
+           "no ListenPort: wg picks a random port at each start; wirespeed listens on "
+           "interface.listen_port, 51820 unless you set it");
+    }
+    std::stable_sort(cfg_.notes.begin(), cfg_.notes.end(),
+                     [](const Note& a, const Note& b) { return a.line < b.line; });
     if (!ok_) {
       result.error = error_;
       return result;
@@ -213,6 +220,7 @@ class Parser {
       crypto::PrivateKey k;
       if (read_key(key, value, k.writable())) cfg_.private_key.emplace(std::move(k));
     } else if (name == "listenport") {
+      saw_listen_port_ = true;
       auto n = read_number(key, value, 65535);
       if (!n) return;
       if (*n == 0) {
@@ -311,6 +319,7 @@ class Parser {
   WgQuickConfig cfg_;
   WgQuickPeer peer_;
   bool have_public_key_ = false;
+  bool saw_listen_port_ = false;
   Section section_ = Section::kNone;
   unsigned line_ = 0;
   bool ok_ = true;

@@ -10,10 +10,11 @@
 // The second line of [Interface] keys has no counterpart in wirespeed (no
 // resolver, no kernel routing table, no hooks, no firewall marks): each one
 // becomes a Note naming its line, as do unknown keys and Endpoints given as
-// host names (the gateway takes addresses only). Anything that cannot be
-// read (a line that is not a section or key = value, a bad key, number,
-// address or prefix) is an error with its line and column, and nothing is
-// converted.
+// host names (the gateway takes addresses only); so does a missing
+// ListenPort (wg picks a random one, wirespeed a fixed one). Anything that
+// cannot be read (a line that is not a section or key = value, a bad key,
+// number, address or prefix) is an error with its line and column, and
+// nothing is converted.
 //
 // Pure text processing, `wirespeed` process only. Key material is kept in
 // crypto::Secret and never copied into a message or a note.

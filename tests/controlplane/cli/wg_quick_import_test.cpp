@@ -197,6 +197,17 @@ TEST(WgQuickImportTest, KeysAreCaseInsensitiveAndCommentsAnywhere) {
   EXPECT_TRUE(r.config->notes.empty());
 }
 
+TEST(WgQuickImportTest, MissingListenPortIsNotedAtTheInterfaceInLineOrder) {
+  WgQuickResult r = parse_wg_quick("# c\n[Interface]\nDNS = 1.1.1.1\n[Peer]\nPublicKey = " + kPeer1 + "\n");
+  ASSERT_TRUE(r.config);
+  ASSERT_EQ(r.config->notes.size(), 2u);
+  EXPECT_EQ(r.config->notes[0].line, 2u);
+  EXPECT_TRUE(r.config->notes[0].text.starts_with("no ListenPort: wg picks a random port"))
+      << r.config->notes[0].text;
+  EXPECT_EQ(r.config->notes[1].line, 3u);
+  EXPECT_FALSE(r.config->listen_port);
+}
+
 TEST(WgQuickImportTest, NoPrivateKeyNoAddressNoEndpointGiveTheirPlaceholders) {
   WgQuickResult r = parse_wg_quick("[Interface]\nListenPort = 0\n[Peer]\nPublicKey = " + kPeer1 + "\n");
   ASSERT_TRUE(r.config);
