@@ -64,7 +64,9 @@ int generate(int argc, char** argv, bool clamp, std::FILE* out, std::FILE* err) 
   crypto::PrivateKey key;
   randombytes_buf(key.data(), key.size());
   if (clamp) crypto::clamp(key);
-  std::fprintf(out, "%s\n", key_to_base64(key.bytes()).c_str());
+  std::string text = key_to_base64(key.bytes());
+  std::fprintf(out, "%s\n", text.c_str());
+  sodium_memzero(text.data(), text.size());  // the key's only other copy is `key`, wiped by Secret
   return std::fflush(out) == 0 ? 0 : 1;
 }
 
