@@ -1,7 +1,7 @@
 // `wirespeed`: the operator's command (issue 4). One subcommand per file:
 //   genkey | genpsk | pubkey         keys.cpp          (byte-compatible with wg)
 //   check-config FILE                check_config.cpp  (exit 0 valid, 2 not)
-//   import FILE.conf [-o OUT.yaml]   import.cpp        (wg-quick -> YAML)
+//   import FILE.conf [-o OUT.yaml] [--key-file KEY]   import.cpp (wg-quick -> YAML)
 //   show [--config F] [--json] [--watch [S]]   show.cpp (DPDK secondary, read-only)
 //   reload [--config F]              reload.cpp        (SIGHUP to the control plane)
 // Only this file calls exit paths; the subcommands return their status.
@@ -24,7 +24,7 @@ int usage(std::FILE* out) {
       "  pubkey                    read a private key on stdin, print its public key\n"
       "  genpsk                    print a new preshared key\n"
       "  check-config FILE         validate a gateway YAML; exit 0 valid, 2 invalid\n"
-      "  import FILE.conf [-o OUT.yaml] [--name NAME]\n"
+      "  import FILE.conf [-o OUT.yaml] [--name NAME] [--key-file KEY]\n"
       "                            convert a wg-quick file to a gateway YAML\n"
       "  show [--config FILE] [--json] [--watch [SECONDS]]\n"
       "                            counters of the running gateway\n"

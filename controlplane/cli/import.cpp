@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include "controlplane/cli/keys.hpp"
 
@@ -37,7 +38,7 @@ std::string flow_list(const std::vector<std::string>& items) {
 
 // Appended piecewise: `"\"" + std::string` trips g++ 12's -Wrestrict false
 // positive (GCC bug 105329) at -O3, as config/values.cpp notes.
-std::string quoted(std::string_view s) {
+std::string yaml_quoted(std::string_view s) {
   std::string out(1, '"');
   out += s;
   out += '"';
@@ -101,7 +102,7 @@ bool write_private_file(const char* path, const std::string& text, std::FILE* er
 }
 
 int usage(std::FILE* err) {
-  std::fputs("Usage: wirespeed import FILE.conf [-o OUT.yaml] [--name NAME]\n", err);
+  std::fputs("Usage: wirespeed import FILE.conf [-o OUT.yaml] [--name NAME] [--key-file KEY]\n", err);
   return 1;
 }
 
@@ -117,7 +118,8 @@ std::string interface_name_from_path(std::string_view path) {
   return std::string(base);
 }
 
-std::string render_yaml(const WgQuickConfig& cfg, const std::string& source, const std::string& name) {
+std::string render_yaml(const WgQuickConfig& cfg, const std::string& source, const std::string& name,
+                        const std::string& key_file) {
   bool want_v4 = false, want_v6 = false;
   for (const WgQuickPeer& p : cfg.peers) {
     want_v4 |= p.endpoint_family == 4;
@@ -141,16 +143,20 @@ std::string render_yaml(const WgQuickConfig& cfg, const std::string& source, con
   y += "# Settings the import could not carry over were listed when it ran.\n";
   y += "interface:\n";
   y += "  name: " + name + "  # the UAPI socket is /var/run/wireguard/" + name + ".sock\n";
-  if (cfg.private_key) {
+  if (cfg.private_key && !key_file.empty()) {
+    y += "  # The PrivateKey of " + source + ", written there by the import (mode 0600).\n";
+    y += "  private_key_file: " + yaml_quoted(key_file) + "\n";
+  } else if (cfg.private_key) {
     y += "  # Copied from " + source + ": this file is a secret (mode 0600). Better, move it\n";
     y += "  # to a key file: (umask 077; echo KEY > /etc/wirespeed/" + name + ".key), then\n";
-    y += "  # private_key_file: /etc/wirespeed/" + name + ".key instead of this line.\n";
+    y += "  # private_key_file: /etc/wirespeed/" + name + ".key instead of this line\n";
+    y += "  # (or import again with --key-file).\n";
     y += "  private_key: ";
     append_key(y, cfg.private_key->bytes());
     y += "\n";
   } else {
     y += "  # EDIT: " + source + " has no PrivateKey; name the file that holds it (mode 0600).\n";
-    y += "  private_key_file: " + quoted(kPlaceholderPrivateKeyFile) + "\n";
+    y += "  private_key_file: " + yaml_quoted(kPlaceholderPrivateKeyFile) + "\n";
   }
   if (cfg.listen_port) y += "  listen_port: " + std::to_string(*cfg.listen_port) + "\n";
   if (cfg.mtu) y += "  mtu: " + std::to_string(*cfg.mtu) + "\n";
@@ -161,32 +167,32 @@ std::string render_yaml(const WgQuickConfig& cfg, const std::string& source, con
   y += "  # EAL arguments: lcore 0 applies commands, lcore 1 is the worker. -a allows\n";
   y += "  # a PCI port; for virtual devices write --vdev=... instead (see\n";
   y += "  # config/examples/lab.yaml).\n";
-  y += "  eal: [\"-l\", \"0-1\", \"-a\", " + quoted(kPlaceholderOuterPort) + ", \"-a\", " +
-       quoted(kPlaceholderInnerPort) + "]\n";
+  y += "  eal: [\"-l\", \"0-1\", \"-a\", " + yaml_quoted(kPlaceholderOuterPort) + ", \"-a\", " +
+       yaml_quoted(kPlaceholderInnerPort) + "]\n";
   y += "  workers: [1]\n";
   y += "  outer:                 # the port facing the peers (where WireGuard's UDP arrives)\n";
-  y += "    port: " + quoted(kPlaceholderOuterPort) + "          # EDIT: PCI address or vdev name\n";
+  y += "    port: " + yaml_quoted(kPlaceholderOuterPort) + "          # EDIT: PCI address or vdev name\n";
   y += "    queues: 1\n";
   y += "    # EDIT: this machine's address(es) on that port WITH the prefix length of\n";
   y += "    # the link, e.g. 192.0.2.1/24";
   y += want_v6 ? " or 2001:db8::1/64 (one per endpoint family below)\n" : "\n";
   std::vector<std::string> outer;
-  if (want_v4) outer.push_back(quoted(kPlaceholderOuterAddressV4));
-  if (want_v6) outer.push_back(quoted(kPlaceholderOuterAddressV6));
+  if (want_v4) outer.push_back(yaml_quoted(kPlaceholderOuterAddressV4));
+  if (want_v6) outer.push_back(yaml_quoted(kPlaceholderOuterAddressV6));
   y += "    address: " + flow_list(outer) + "\n";
   if (any_endpoint) {
     y += "    # EDIT: the next-hop router towards endpoints off that link; delete the\n";
     y += "    # line when every endpoint below is on the link.\n";
-    y += "    gateway: " + quoted(kPlaceholderOuterGateway) + "\n";
+    y += "    gateway: " + yaml_quoted(kPlaceholderOuterGateway) + "\n";
   } else {
     y += "    # gateway: 192.0.2.254   # next hop towards endpoints off the link, if any\n";
   }
   y += "  inner:                 # the port facing the LAN: where " + name + " used to be\n";
-  y += "    port: " + quoted(kPlaceholderInnerPort) + "          # EDIT: PCI address or vdev name\n";
+  y += "    port: " + yaml_quoted(kPlaceholderInnerPort) + "          # EDIT: PCI address or vdev name\n";
   y += "    queues: 1\n";
   if (cfg.addresses.empty()) {
     y += "    # EDIT: " + source + " has no Address; this machine's address on the LAN port.\n";
-    y += "    address: [" + quoted(kPlaceholderInnerAddress) + "]\n";
+    y += "    address: [" + yaml_quoted(kPlaceholderInnerAddress) + "]\n";
   } else {
     y += "    address: " + flow_list(cfg.addresses) + "  # from Address = in " + source + "\n";
   }
@@ -205,7 +211,7 @@ std::string render_yaml(const WgQuickConfig& cfg, const std::string& source, con
       y += "\n";
     }
     if (!p.endpoint.empty()) {
-      y += "    endpoint: " + (p.endpoint_family == 6 ? quoted(p.endpoint) : p.endpoint) + "\n";
+      y += "    endpoint: " + (p.endpoint_family == 6 ? yaml_quoted(p.endpoint) : p.endpoint) + "\n";
     }
     if (!p.allowed_ips.empty()) y += "    allowed_ips: " + flow_list(p.allowed_ips) + "\n";
     if (p.persistent_keepalive != 0) {
@@ -219,12 +225,22 @@ int import_command(int argc, char** argv, std::FILE* out, std::FILE* err) {
   const char* input = nullptr;
   const char* output = nullptr;
   std::string name;
+  std::string key_file;
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
     if ((a == "-o" || a == "--output") && i + 1 < argc) {
       output = argv[++i];
     } else if (a == "--name" && i + 1 < argc) {
       name = argv[++i];
+    } else if (a == "--key-file" && i + 1 < argc) {
+      // Absolute, so that the YAML means the same file wherever it is moved
+      // (the loader reads a relative path next to the YAML, not here).
+      std::error_code ec;
+      key_file = std::filesystem::absolute(argv[++i], ec).string();
+      if (ec || key_file.find('"') != std::string::npos || key_file.find('\\') != std::string::npos) {
+        std::fprintf(err, "wirespeed import: --key-file: cannot use %s\n", argv[i]);
+        return 1;
+      }
     } else if (!a.empty() && a[0] != '-' && input == nullptr) {
       input = argv[i];
     } else {
@@ -263,6 +279,10 @@ int import_command(int argc, char** argv, std::FILE* out, std::FILE* err) {
     return 2;
   }
   const WgQuickConfig& cfg = *parsed.config;
+  if (!key_file.empty() && !cfg.private_key) {
+    std::fprintf(err, "wirespeed import: --key-file: %s has no PrivateKey to write\n", input);
+    return 1;
+  }
   for (const Note& n : cfg.notes) std::fprintf(err, "%s:%u: %s\n", input, n.line, n.text.c_str());
   if (!cfg.private_key) {
     std::fprintf(err, "%s:%u: no PrivateKey: fill in private_key_file in the YAML\n", input,
@@ -273,13 +293,20 @@ int import_command(int argc, char** argv, std::FILE* out, std::FILE* err) {
                  cfg.interface_line);
   }
 
-  std::string yaml = render_yaml(cfg, input, name);
+  if (!key_file.empty()) {
+    std::string key_text = key_to_base64(cfg.private_key->bytes()) + "\n";
+    const bool key_written = write_private_file(key_file.c_str(), key_text, err);
+    sodium_memzero(key_text.data(), key_text.size());
+    if (!key_written) return 1;
+  }
+
+  std::string yaml = render_yaml(cfg, input, name, key_file);
   bool written;
   if (output != nullptr) {
     written = write_private_file(output, yaml, err);
   } else {
     struct stat st {};
-    if (cfg.private_key && fstat(fileno(out), &st) == 0 && S_ISREG(st.st_mode) &&
+    if (cfg.private_key && key_file.empty() && fstat(fileno(out), &st) == 0 && S_ISREG(st.st_mode) &&
         (st.st_mode & S_IRWXO) != 0) {
       std::fputs("Warning: writing a private key to a world accessible file; use -o.\n", err);
     }

@@ -1,5 +1,6 @@
-// `wirespeed import FILE.conf [-o OUT.yaml] [--name NAME]`: a wg-quick file
-// (wg_quick.hpp) turned into wirespeed's YAML (config/README.md).
+// `wirespeed import FILE.conf [-o OUT.yaml] [--name NAME] [--key-file KEY]`:
+// a wg-quick file (wg_quick.hpp) turned into wirespeed's YAML
+// (config/README.md).
 //
 // What carries over: the private key, listen port and MTU (interface:), the
 // Address list (dataplane.inner.address: the inner port stands where the
@@ -13,7 +14,9 @@
 // "FILE:LINE: ...".
 //
 // The YAML holds the private key inline (the .conf held it too), so -o
-// creates the file with mode 0600; a comment suggests moving it to a key file.
+// creates the file with mode 0600; a comment suggests moving it to a key
+// file. --key-file KEY does that instead: the key goes to KEY (mode 0600, as
+// wg genkey would have written it) and the YAML names the file.
 // Exit status: 0 converted, 2 the .conf has an error (FILE:LINE:COLUMN:
 // message, nothing written), 1 usage or I/O error.
 #pragma once
@@ -42,7 +45,10 @@ std::string interface_name_from_path(std::string_view path);
 
 // The YAML for `cfg`. `source` names the .conf in comments; `name` is
 // interface.name. Adds to cfg.notes nothing: the caller prints those.
-std::string render_yaml(const WgQuickConfig& cfg, const std::string& source, const std::string& name);
+// With `key_file` (absolute; the caller has written the key there) the
+// YAML says private_key_file: KEY_FILE instead of holding the key.
+std::string render_yaml(const WgQuickConfig& cfg, const std::string& source, const std::string& name,
+                        const std::string& key_file = "");
 
 int import_command(int argc, char** argv, std::FILE* out, std::FILE* err);
 

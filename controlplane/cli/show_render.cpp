@@ -24,7 +24,7 @@ std::string endpoint_text(const shm::Endpoint& e) {
     return std::string(addr) + ":" + std::to_string(e.port);
   }
   if (e.family == 6 && inet_ntop(AF_INET6, e.addr, addr, sizeof(addr)) != nullptr) {
-    std::string out(1, '[');  // piecewise: see quoted() in import.cpp (GCC bug 105329)
+    std::string out(1, '[');  // piecewise: see yaml_quoted() in import.cpp (GCC bug 105329)
     out += addr;
     out += "]:";
     out += std::to_string(e.port);

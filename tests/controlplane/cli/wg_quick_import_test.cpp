@@ -305,6 +305,36 @@ TEST(WgQuickImportTest, CommandWritesAPrivateFileAndListsWhatItDropped) {
   EXPECT_EQ(c.err.find(kPriv), std::string::npos);
 }
 
+// --key-file: the key in its own 0600 file, the YAML naming it and holding
+// no key text; the gateway's loader reads it back to the same key.
+TEST(WgQuickImportTest, CommandWithKeyFileKeepsTheKeyOutOfTheYaml) {
+  TempDir dir;
+  const std::string conf = dir.write("wg5.conf", kEverything);
+  const std::string out = dir.path() + "/wg5.yaml";
+  const std::string key = dir.path() + "/wg5.key";
+  const Captured c = call(import, {"import", conf, "-o", out, "--key-file", key});
+  ASSERT_EQ(c.status, 0) << c.err;
+  struct stat st {};
+  ASSERT_EQ(stat(key.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(test::cli::read_file(key), kPriv + "\n");
+  const std::string yaml = test::cli::read_file(out);
+  EXPECT_EQ(yaml.find(kPriv), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("  private_key_file: \"" + key + "\"\n"), std::string::npos) << yaml;
+  dir.write("wg5.yaml", fill_template(yaml));
+  config::LoadResult loaded = config::load_config(out);
+  ASSERT_TRUE(loaded.config) << loaded.error.to_string();
+  std::array<uint8_t, 32> priv{};
+  ASSERT_TRUE(key_from_base64(kPriv, priv));
+  EXPECT_TRUE(loaded.config->private_key.equals(priv));
+
+  // A .conf without a PrivateKey has nothing to put there.
+  const std::string nokey = dir.write("wg6.conf", "[Interface]\nListenPort = 1\n");
+  const Captured n = call(import, {"import", nokey, "--key-file", dir.path() + "/wg6.key"});
+  EXPECT_EQ(n.status, 1);
+  EXPECT_EQ(n.err, "wirespeed import: --key-file: " + nokey + " has no PrivateKey to write\n");
+}
+
 TEST(WgQuickImportTest, CommandRefusesABadFileWithExit2AndWritesNothing) {
   TempDir dir;
   const std::string conf = dir.write("wg0.conf", "[Interface]\nListenPort = many\n");
