@@ -12,8 +12,8 @@ std::string describe_config(const config::Config& cfg) {
   std::string s = "interface " + cfg.name + " public_key " + key_to_base64(pub) + " listen_port " +
                   std::to_string(cfg.listen_port) + " mtu " + std::to_string(cfg.mtu) + ", " +
                   std::to_string(cfg.peers.size()) + " peer(s), file_prefix " + cfg.file_prefix +
-                  ", " + std::to_string(cfg.workers.size()) + " worker(s), outer " + cfg.outer.port +
-                  ", inner " + cfg.inner.port;
+                  ", " + std::to_string(cfg.workers.size()) + " worker(s), outer " +
+                  cfg.outer.port + ", inner " + cfg.inner.port;
   return s;
 }
 

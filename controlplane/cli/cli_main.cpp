@@ -49,11 +49,13 @@ int main(int argc, char** argv) {
   if (std::strcmp(cmd, "pubkey") == 0) {
     return pubkey_command(sub_argc, sub_argv, stdin, stdout, stderr);
   }
-  if (std::strcmp(cmd, "check-config") == 0) return check_config_command(sub_argc, sub_argv, stdout, stderr);
+  if (std::strcmp(cmd, "check-config") == 0)
+    return check_config_command(sub_argc, sub_argv, stdout, stderr);
   if (std::strcmp(cmd, "import") == 0) return import_command(sub_argc, sub_argv, stdout, stderr);
   if (std::strcmp(cmd, "show") == 0) return show_command(sub_argc, sub_argv, argv[0]);
   if (std::strcmp(cmd, "reload") == 0) return reload_command(sub_argc, sub_argv, argv[0]);
-  if (std::strcmp(cmd, "help") == 0 || std::strcmp(cmd, "--help") == 0 || std::strcmp(cmd, "-h") == 0) {
+  if (std::strcmp(cmd, "help") == 0 || std::strcmp(cmd, "--help") == 0 ||
+      std::strcmp(cmd, "-h") == 0) {
     return usage(stdout);
   }
   std::fprintf(stderr, "wirespeed: unknown command \"%s\"\n", cmd);

@@ -102,7 +102,8 @@ bool write_private_file(const char* path, const std::string& text, std::FILE* er
 }
 
 int usage(std::FILE* err) {
-  std::fputs("Usage: wirespeed import FILE.conf [-o OUT.yaml] [--name NAME] [--key-file KEY]\n", err);
+  std::fputs("Usage: wirespeed import FILE.conf [-o OUT.yaml] [--name NAME] [--key-file KEY]\n",
+             err);
   return 1;
 }
 
@@ -118,8 +119,8 @@ std::string interface_name_from_path(std::string_view path) {
   return std::string(base);
 }
 
-std::string render_yaml(const WgQuickConfig& cfg, const std::string& source, const std::string& name,
-                        const std::string& key_file) {
+std::string render_yaml(const WgQuickConfig& cfg, const std::string& source,
+                        const std::string& name, const std::string& key_file) {
   bool want_v4 = false, want_v6 = false;
   for (const WgQuickPeer& p : cfg.peers) {
     want_v4 |= p.endpoint_family == 4;
@@ -171,7 +172,8 @@ std::string render_yaml(const WgQuickConfig& cfg, const std::string& source, con
        yaml_quoted(kPlaceholderInnerPort) + "]\n";
   y += "  workers: [1]\n";
   y += "  outer:                 # the port facing the peers (where WireGuard's UDP arrives)\n";
-  y += "    port: " + yaml_quoted(kPlaceholderOuterPort) + "          # EDIT: PCI address or vdev name\n";
+  y += "    port: " + yaml_quoted(kPlaceholderOuterPort) +
+       "          # EDIT: PCI address or vdev name\n";
   y += "    queues: 1\n";
   y += "    # EDIT: this machine's address(es) on that port WITH the prefix length of\n";
   y += "    # the link, e.g. 192.0.2.1/24";
@@ -188,7 +190,8 @@ std::string render_yaml(const WgQuickConfig& cfg, const std::string& source, con
     y += "    # gateway: 192.0.2.254   # next hop towards endpoints off the link, if any\n";
   }
   y += "  inner:                 # the port facing the LAN: where " + name + " used to be\n";
-  y += "    port: " + yaml_quoted(kPlaceholderInnerPort) + "          # EDIT: PCI address or vdev name\n";
+  y += "    port: " + yaml_quoted(kPlaceholderInnerPort) +
+       "          # EDIT: PCI address or vdev name\n";
   y += "    queues: 1\n";
   if (cfg.addresses.empty()) {
     y += "    # EDIT: " + source + " has no Address; this machine's address on the LAN port.\n";
@@ -211,7 +214,8 @@ std::string render_yaml(const WgQuickConfig& cfg, const std::string& source, con
       y += "\n";
     }
     if (!p.endpoint.empty()) {
-      y += "    endpoint: " + (p.endpoint_family == 6 ? yaml_quoted(p.endpoint) : p.endpoint) + "\n";
+      y +=
+          "    endpoint: " + (p.endpoint_family == 6 ? yaml_quoted(p.endpoint) : p.endpoint) + "\n";
     }
     if (!p.allowed_ips.empty()) y += "    allowed_ips: " + flow_list(p.allowed_ips) + "\n";
     if (p.persistent_keepalive != 0) {
@@ -237,7 +241,8 @@ int import_command(int argc, char** argv, std::FILE* out, std::FILE* err) {
       // (the loader reads a relative path next to the YAML, not here).
       std::error_code ec;
       key_file = std::filesystem::absolute(argv[++i], ec).string();
-      if (ec || key_file.find('"') != std::string::npos || key_file.find('\\') != std::string::npos) {
+      if (ec || key_file.find('"') != std::string::npos ||
+          key_file.find('\\') != std::string::npos) {
         std::fprintf(err, "wirespeed import: --key-file: cannot use %s\n", argv[i]);
         return 1;
       }
@@ -306,8 +311,8 @@ int import_command(int argc, char** argv, std::FILE* out, std::FILE* err) {
     written = write_private_file(output, yaml, err);
   } else {
     struct stat st {};
-    if (cfg.private_key && key_file.empty() && fstat(fileno(out), &st) == 0 && S_ISREG(st.st_mode) &&
-        (st.st_mode & S_IRWXO) != 0) {
+    if (cfg.private_key && key_file.empty() && fstat(fileno(out), &st) == 0 &&
+        S_ISREG(st.st_mode) && (st.st_mode & S_IRWXO) != 0) {
       std::fputs("Warning: writing a private key to a world accessible file; use -o.\n", err);
     }
     written = std::fwrite(yaml.data(), 1, yaml.size(), out) == yaml.size() && std::fflush(out) == 0;

@@ -47,8 +47,8 @@ std::string interface_name_from_path(std::string_view path);
 // interface.name. Adds to cfg.notes nothing: the caller prints those.
 // With `key_file` (absolute; the caller has written the key there) the
 // YAML says private_key_file: KEY_FILE instead of holding the key.
-std::string render_yaml(const WgQuickConfig& cfg, const std::string& source, const std::string& name,
-                        const std::string& key_file = "");
+std::string render_yaml(const WgQuickConfig& cfg, const std::string& source,
+                        const std::string& name, const std::string& key_file = "");
 
 int import_command(int argc, char** argv, std::FILE* out, std::FILE* err);
 

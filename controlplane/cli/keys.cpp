@@ -53,9 +53,10 @@ int generate(int argc, char** argv, bool clamp, std::FILE* out, std::FILE* err) 
   if (argc != 1) return usage(argv[0], err);
   struct stat st {};
   if (fstat(fileno(out), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & S_IRWXO) != 0) {
-    std::fputs("Warning: writing to world accessible file.\n"
-               "Consider setting the umask to 077 and trying again.\n",
-               err);
+    std::fputs(
+        "Warning: writing to world accessible file.\n"
+        "Consider setting the umask to 077 and trying again.\n",
+        err);
   }
   if (!crypto::init_sodium()) {
     std::fprintf(err, "wirespeed: cannot initialise libsodium\n");

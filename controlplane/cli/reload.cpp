@@ -2,6 +2,7 @@
 // UAPI socket, SIGHUP it.
 #include "controlplane/cli/reload.hpp"
 
+#include <rte_eal.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -16,8 +17,6 @@
 #include <sstream>
 #include <string_view>
 #include <vector>
-
-#include <rte_eal.h>
 
 #include "config/config.hpp"
 #include "controlplane/cli/show.hpp"
@@ -151,7 +150,9 @@ int reload_command(int argc, char** argv, const char* argv0) {
   const config::LoadResult loaded = config::load_config(config_path);
   if (!loaded.config) {
     std::fprintf(stderr, "%s\n", loaded.error.to_string().c_str());
-    std::fprintf(stderr, "wirespeed reload: not reloading: the file is invalid, the gateway keeps running as it is\n");
+    std::fprintf(stderr,
+                 "wirespeed reload: not reloading: the file is invalid, the gateway keeps running "
+                 "as it is\n");
     return 2;
   }
   const std::string socket_path = std::string(kUapiDirectory) + "/" + loaded.config->name + ".sock";
@@ -186,8 +187,10 @@ int reload_command(int argc, char** argv, const char* argv0) {
                  std::strerror(errno));
     return 1;
   }
-  std::printf("wirespeed reload: sent SIGHUP to wirespeed-controlplane (pid %d) of %s; its log says what changed\n",
-              static_cast<int>(pid), loaded.config->name.c_str());
+  std::printf(
+      "wirespeed reload: sent SIGHUP to wirespeed-controlplane (pid %d) of %s; its log says what "
+      "changed\n",
+      static_cast<int>(pid), loaded.config->name.c_str());
   return 0;
 }
 

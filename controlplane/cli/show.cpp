@@ -3,13 +3,13 @@
 
 #include <rte_eal.h>
 #include <rte_errno.h>
-#include <csignal>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -30,7 +30,9 @@ namespace wirespeed::controlplane::cli {
 namespace {
 
 std::atomic<bool> g_stop{false};
-void on_stop(int) { g_stop.store(true); }
+void on_stop(int) {
+  g_stop.store(true);
+}
 
 int usage() {
   std::fputs("Usage: wirespeed show [--config FILE] [--json] [--watch [SECONDS]]\n", stderr);
@@ -106,7 +108,8 @@ int show_command(int argc, char** argv, const char* argv0) {
       watch = true;
       if (i + 1 < argc && argv[i + 1][0] != '-') {
         if (!parse_interval(argv[++i], &interval)) {
-          std::fprintf(stderr, "wirespeed show: --watch: expected seconds from 0.1 to 3600, got \"%s\"\n",
+          std::fprintf(stderr,
+                       "wirespeed show: --watch: expected seconds from 0.1 to 3600, got \"%s\"\n",
                        argv[i]);
           return 1;
         }
@@ -171,7 +174,8 @@ int show_command(int argc, char** argv, const char* argv0) {
       // The zone outlives its creator (hugepages stay mapped): ask the kernel.
       if (!g_stop.load() && snap.dataplane_pid != 0 &&
           kill(static_cast<pid_t>(snap.dataplane_pid), 0) != 0 && errno == ESRCH) {
-        std::fprintf(stderr, "wirespeed show: the dataplane (pid %u) has exited\n", snap.dataplane_pid);
+        std::fprintf(stderr, "wirespeed show: the dataplane (pid %u) has exited\n",
+                     snap.dataplane_pid);
         rc = 1;
         break;
       }

@@ -16,7 +16,9 @@ namespace {
 
 constexpr uint64_t kNsPerMs = 1000000;
 
-const char* role_name(unsigned port) { return port == 0 ? "outer" : "inner"; }
+const char* role_name(unsigned port) {
+  return port == 0 ? "outer" : "inner";
+}
 
 std::string endpoint_text(const shm::Endpoint& e) {
   char addr[INET6_ADDRSTRLEN] = "";
@@ -78,7 +80,8 @@ std::string format_age(uint64_t ns) {
   } else {
     const uint64_t s = ms / 1000;
     if (s < 3600) {
-      std::snprintf(buf, sizeof(buf), "%llum%02llus", static_cast<ull>(s / 60), static_cast<ull>(s % 60));
+      std::snprintf(buf, sizeof(buf), "%llum%02llus", static_cast<ull>(s / 60),
+                    static_cast<ull>(s % 60));
     } else {
       std::snprintf(buf, sizeof(buf), "%lluh%02llum%02llus", static_cast<ull>(s / 3600),
                     static_cast<ull>(s / 60 % 60), static_cast<ull>(s % 60));
@@ -130,7 +133,8 @@ std::string render_text(const shm::Snapshot& s, const ShowContext& ctx) {
     for (unsigned d = 0; d < shm::kDropReasonCount; ++d) drops += l.drops[d];
     char row[16];
     std::snprintf(row, sizeof(row), l.row == 0 ? "main" : "w%u", l.row);
-    put(o, "  %-6s %5u %5.1f%% %12llu %12llu %12llu %12llu %12llu %12llu %9llu %9llu %10llu %10llu\n",
+    put(o,
+        "  %-6s %5u %5.1f%% %12llu %12llu %12llu %12llu %12llu %12llu %9llu %9llu %10llu %10llu\n",
         row, l.lcore_id, l.busy_ratio() * 100.0, static_cast<ull>(l.rx_packets[0]),
         static_cast<ull>(l.tx_packets[0]), static_cast<ull>(l.rx_packets[1]),
         static_cast<ull>(l.tx_packets[1]), static_cast<ull>(l.decrypted),

@@ -27,7 +27,7 @@ namespace wirespeed::controlplane::cli {
 // What the config adds to a snapshot (the dataplane does not know names).
 struct ShowContext {
   std::string interface_name;
-  std::string public_key;                       // base64; "" when unknown
+  std::string public_key;                              // base64; "" when unknown
   std::string port_names[dataplane::shm::kPortCount];  // from the config, when EAL had none
   std::map<std::string, std::string> peer_names;       // base64 public key -> name
 };

@@ -16,7 +16,9 @@ namespace {
 
 namespace peers = controlplane::peers;
 
-bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
+bool is_blank(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -57,7 +59,8 @@ std::vector<Field> split_list(const Field& value) {
   while (start <= value.text.size()) {
     size_t comma = value.text.find(',', start);
     if (comma == std::string_view::npos) comma = value.text.size();
-    Field item = trim(value.text.substr(start, comma - start), value.column + static_cast<unsigned>(start));
+    Field item =
+        trim(value.text.substr(start, comma - start), value.column + static_cast<unsigned>(start));
     if (!item.text.empty()) items.push_back(item);
     start = comma + 1;
   }
@@ -120,7 +123,8 @@ class Parser {
       return;
     }
     const Field key = trim(content.text.substr(0, eq), content.column);
-    const Field value = trim(content.text.substr(eq + 1), content.column + static_cast<unsigned>(eq) + 1);
+    const Field value =
+        trim(content.text.substr(eq + 1), content.column + static_cast<unsigned>(eq) + 1);
     if (key.text.empty()) {
       fail(line, content.column, "expected a key before '='");
       return;
@@ -157,7 +161,8 @@ class Parser {
       have_public_key_ = false;
       section_ = Section::kPeer;
     } else {
-      fail(line_, content.column, "expected [Interface] or [Peer], got " + std::string(content.text));
+      fail(line_, content.column,
+           "expected [Interface] or [Peer], got " + std::string(content.text));
     }
   }
 
@@ -176,7 +181,8 @@ class Parser {
     if (!key_from_base64(value.text, out)) {
       sodium_memzero(out.data(), out.size());
       fail(line_, value.column,
-           std::string(key.text) + ": expected a base64 key of 32 bytes (44 characters) as wg genkey prints");
+           std::string(key.text) +
+               ": expected a base64 key of 32 bytes (44 characters) as wg genkey prints");
       return false;
     }
     return true;
@@ -186,8 +192,8 @@ class Parser {
     auto n = parse_number(value.text, max);
     if (!n) {
       fail(line_, value.column,
-           std::string(key.text) + ": expected a number from 0 to " + std::to_string(max) + ", got \"" +
-               std::string(value.text.substr(0, 40)) + "\"");
+           std::string(key.text) + ": expected a number from 0 to " + std::to_string(max) +
+               ", got \"" + std::string(value.text.substr(0, 40)) + "\"");
     }
     return n;
   }
@@ -199,7 +205,8 @@ class Parser {
       auto prefix = peers::parse_prefix(item.text);
       if (!prefix) {
         fail(line_, item.column,
-             std::string(key.text) + ": expected an address or prefix like 10.8.0.1/24 or fd00::1/64, got \"" +
+             std::string(key.text) +
+                 ": expected an address or prefix like 10.8.0.1/24 or fd00::1/64, got \"" +
                  std::string(item.text.substr(0, 50)) + "\"");
         return;
       }
@@ -224,7 +231,8 @@ class Parser {
       auto n = read_number(key, value, 65535);
       if (!n) return;
       if (*n == 0) {
-        not_carried(key, "0 asks wg for a random port; wirespeed needs a fixed one and uses 51820", true, value);
+        not_carried(key, "0 asks wg for a random port; wirespeed needs a fixed one and uses 51820",
+                    true, value);
       } else {
         cfg_.listen_port = static_cast<uint16_t>(*n);
       }
@@ -242,13 +250,15 @@ class Parser {
                   true, value);
     } else if (name == "preup" || name == "postup" || name == "predown" || name == "postdown") {
       // The command is not repeated here: hooks often hold paths or secrets.
-      not_carried(key, "wirespeed runs no hook commands; use systemd units (ExecStartPre/Post) instead",
+      not_carried(key,
+                  "wirespeed runs no hook commands; use systemd units (ExecStartPre/Post) instead",
                   false, value);
     } else if (name == "saveconfig") {
-      not_carried(key, "wirespeed never rewrites its YAML; edit it and run `wirespeed reload`", true,
-                  value);
+      not_carried(key, "wirespeed never rewrites its YAML; edit it and run `wirespeed reload`",
+                  true, value);
     } else if (name == "fwmark") {
-      not_carried(key, "wirespeed's packets bypass the kernel, so there is nothing to mark", true, value);
+      not_carried(key, "wirespeed's packets bypass the kernel, so there is nothing to mark", true,
+                  value);
     } else {
       not_carried(key, "unknown [Interface] key", false, value);
     }
@@ -328,6 +338,8 @@ class Parser {
 
 }  // namespace
 
-WgQuickResult parse_wg_quick(std::string_view text) { return Parser().run(text); }
+WgQuickResult parse_wg_quick(std::string_view text) {
+  return Parser().run(text);
+}
 
 }  // namespace wirespeed::controlplane::cli

@@ -30,7 +30,9 @@
 namespace wirespeed::test::lab {
 namespace {
 
-void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+void sleep_ms(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+}
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path);
@@ -104,7 +106,8 @@ class CliLabTest : public ::testing::Test {
   // goes to DIR/cli.err, returned in *err).
   int wirespeed(const std::string& args, std::string* out, std::string* err = nullptr) {
     const std::string err_path = lab_.dir() + "/cli.err";
-    const int rc = lab_.exec(Where::kGateway, {"sh", "-c", bin_ + " " + args + " 2>" + err_path}, out);
+    const int rc =
+        lab_.exec(Where::kGateway, {"sh", "-c", bin_ + " " + args + " 2>" + err_path}, out);
     if (err != nullptr) *err = read_text(err_path);
     return rc;
   }
@@ -117,12 +120,15 @@ class CliLabTest : public ::testing::Test {
     std::ofstream(path) << json;
     std::string facts;
     EXPECT_EQ(run_command({"python3", "-c", kExtract, path}, &facts), 0)
-        << "show --json is not the JSON expected:\n" << facts << "\n" << json;
+        << "show --json is not the JSON expected:\n"
+        << facts << "\n"
+        << json;
     std::map<std::string, std::string> out;
     std::istringstream lines(facts);
     for (std::string line; std::getline(lines, line);) {
       const size_t sp = line.find(' ');
-      std::string key = line.substr(0, sp), rest = sp == std::string::npos ? "" : line.substr(sp + 1);
+      std::string key = line.substr(0, sp),
+                  rest = sp == std::string::npos ? "" : line.substr(sp + 1);
       if (key.starts_with("peer_")) {
         const size_t sp2 = rest.find(' ');
         key += ' ';  // piecewise: `" " + std::string` trips GCC bug 105329 at -O3
@@ -141,7 +147,9 @@ class CliLabTest : public ::testing::Test {
     return it == facts.end() ? 0 : std::stoull(it->second);
   }
 
-  std::string pid_file(const std::string& name) { return trim(read_text(lab_.dir() + "/" + name + ".pid")); }
+  std::string pid_file(const std::string& name) {
+    return trim(read_text(lab_.dir() + "/" + name + ".pid"));
+  }
 
   void expect_ping(int count) {
     std::string out;
@@ -156,7 +164,8 @@ TEST_F(CliLabTest, ShowJsonTextAndWatch) {
   expect_ping(3);
   auto facts = show_json();
   EXPECT_EQ(facts["name"], lab_.env("GW_NAME"));
-  EXPECT_NE(read_text(config_).find("listen_port: " + facts["listen_port"] + "\n"), std::string::npos)
+  EXPECT_NE(read_text(config_).find("listen_port: " + facts["listen_port"] + "\n"),
+            std::string::npos)
       << "listen_port " << facts["listen_port"] << " is not the config's";
   EXPECT_EQ(facts["dataplane_pid"], pid_file("dataplane"));
   EXPECT_EQ(facts["controlplane_pid"], pid_file("controlplane"));
@@ -195,19 +204,22 @@ TEST_F(CliLabTest, ShowJsonTextAndWatch) {
   std::cout << "--- wirespeed show ---\n" << text << std::endl;
 
   // --watch: documents keep coming until SIGINT, then a clean exit.
-  Background watch = lab_.spawn(Where::kGateway, {bin_, "show", "--json", "--watch", "0.2", "--config", config_},
-                                "cli-watch");
+  Background watch =
+      lab_.spawn(Where::kGateway, {bin_, "show", "--json", "--watch", "0.2", "--config", config_},
+                 "cli-watch");
   ASSERT_TRUE(watch.started());
   for (int i = 0; i < 100 && count_of(watch.output(), "\n") < 3; ++i) sleep_ms(100);
   ASSERT_GE(count_of(watch.output(), "\n"), 3u) << watch.output();
   ASSERT_TRUE(watch.signal(SIGINT));
   EXPECT_EQ(watch.wait(10000), 0) << watch.output();
   std::string parsed;
-  EXPECT_EQ(run_command({"python3", "-c",
-                         "import json,sys\nn=0\nfor l in open(sys.argv[1]):\n json.loads(l); n+=1\nprint(n)",
-                         watch.log_path()},
-                        &parsed),
-            0)
+  EXPECT_EQ(
+      run_command(
+          {"python3", "-c",
+           "import json,sys\nn=0\nfor l in open(sys.argv[1]):\n json.loads(l); n+=1\nprint(n)",
+           watch.log_path()},
+          &parsed),
+      0)
       << parsed << watch.output();
   EXPECT_GE(std::stoi(parsed.empty() ? "0" : parsed), 3);
 }
@@ -229,13 +241,15 @@ TEST_F(CliLabTest, ReloadAddsAPeerAndRefusesAnInvalidFile) {
   };
 
   std::string extra_pub, out, err;
-  ASSERT_EQ(run_command({"sh", "-c", bin_ + " genkey | " + bin_ + " pubkey"}, &extra_pub), 0) << extra_pub;
+  ASSERT_EQ(run_command({"sh", "-c", bin_ + " genkey | " + bin_ + " pubkey"}, &extra_pub), 0)
+      << extra_pub;
   extra_pub = trim(extra_pub);
   std::ofstream(config_) << original << "  - name: extra\n    public_key: " << extra_pub
                          << "\n    allowed_ips: [\"10.8.5.0/24\"]\n";
   ASSERT_EQ(wirespeed("reload --config " + config_, &out, &err), 0) << out << err;
-  EXPECT_EQ(out, "wirespeed reload: sent SIGHUP to wirespeed-controlplane (pid " + pid_file("controlplane") +
-                     ") of " + lab_.env("GW_NAME") + "; its log says what changed\n");
+  EXPECT_EQ(out, "wirespeed reload: sent SIGHUP to wirespeed-controlplane (pid " +
+                     pid_file("controlplane") + ") of " + lab_.env("GW_NAME") +
+                     "; its log says what changed\n");
   EXPECT_EQ(err, "");
   ASSERT_TRUE(wait_log("reloaded ")) << log_since();
   auto facts = show_json();
@@ -253,8 +267,9 @@ TEST_F(CliLabTest, ReloadAddsAPeerAndRefusesAnInvalidFile) {
   const int rc = wirespeed("reload --config " + config_, &out, &err);
   ASSERT_EQ(rename((socket + ".aside").c_str(), socket.c_str()), 0) << socket;
   EXPECT_EQ(rc, 0) << out << err;
-  EXPECT_NE(out.find("sent SIGHUP to wirespeed-controlplane (pid " + pid_file("controlplane") + ")"),
-            std::string::npos)
+  EXPECT_NE(
+      out.find("sent SIGHUP to wirespeed-controlplane (pid " + pid_file("controlplane") + ")"),
+      std::string::npos)
       << out << err;
   for (int i = 0; i < 100 && count_of(log_since(), "reloaded ") == reloads; ++i) sleep_ms(50);
   EXPECT_EQ(count_of(log_since(), "reloaded "), reloads + 1) << log_since();

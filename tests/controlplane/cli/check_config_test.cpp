@@ -2,10 +2,11 @@
 // text and line:column asserted, exit 2; a valid file exits 0 with a summary.
 // (The loader's own tests are tests/config/; this is the command's contract:
 // which stream, which status, which form.)
+#include "controlplane/cli/check_config.hpp"
+
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include "controlplane/cli/check_config.hpp"
 #include "controlplane/cli/keys.hpp"
 #include "controlplane/crypto/x25519.hpp"
 #include "tests/controlplane/cli/cli_test_util.hpp"
@@ -34,6 +35,7 @@ class CheckConfigTest : public ::testing::Test {
     private_b64_ = key_to_base64(crypto::generate_private_key().bytes());
     const crypto::PrivateKey peer = crypto::generate_private_key();
     peer_b64_ = key_to_base64(crypto::public_key(peer));
+    // clang-format off
     base_ =
         "interface:\n"                                       // 1
         "  name: wsp0\n"                                     // 2
@@ -55,6 +57,7 @@ class CheckConfigTest : public ::testing::Test {
         "    endpoint: 192.0.2.2:51820\n"                    // 18
         "    allowed_ips: [10.8.1.0/24, fd00:1::/64]\n"      // 19
         "    persistent_keepalive: 25\n";                    // 20
+    // clang-format on
   }
 
   std::string private_b64_, peer_b64_, base_;
@@ -89,13 +92,15 @@ TEST_F(CheckConfigTest, BrokenFilesExit2WithFileLineColumnAndMessage) {
       {"octal-looking number", "mtu: 1420", "mtu: 0755",
        "5:8: interface.mtu: expected a whole number from 576 to 9000, got \"0755\""},
       {"unknown key", "mtu: 1420", "mtus: 1420",
-       "5:3: interface: unknown key \"mtus\"; allowed keys are name, private_key, private_key_file, "
+       "5:3: interface: unknown key \"mtus\"; allowed keys are name, private_key, "
+       "private_key_file, "
        "listen_port, mtu"},
       {"prefix too long", "[10.8.1.0/24,", "[10.8.1.0/33,",
        "19:19: peers[0].allowed_ips[0]: expected an IP prefix like 10.8.1.0/24 or fd00::/64, got "
        "\"10.8.1.0/33\""},
       {"host name endpoint", "192.0.2.2:51820", "vpn.example.com:51820",
-       "18:15: peers[0].endpoint: expected an endpoint like 192.0.2.2:51820 or [2001:db8::2]:51820, got "
+       "18:15: peers[0].endpoint: expected an endpoint like 192.0.2.2:51820 or "
+       "[2001:db8::2]:51820, got "
        "\"vpn.example.com:51820\" (host names are not resolved: give an IP address)"},
       {"network as address", "[10.8.0.1/24]", "[10.8.0.0/24]",
        "14:15: dataplane.inner.address[0]: expected an address with its prefix length like "
@@ -104,18 +109,21 @@ TEST_F(CheckConfigTest, BrokenFilesExit2WithFileLineColumnAndMessage) {
       {"no workers", "workers: [1]", "workers: []",
        "7:12: dataplane.workers: expected a non-empty list of worker lcore ids, got an empty list"},
       {"bad key", "private_key: " + private_b64_, "private_key: notakey",
-       "3:16: interface.private_key: expected a base64 key (44 characters, as wg genkey and wg pubkey "
+       "3:16: interface.private_key: expected a base64 key (44 characters, as wg genkey and wg "
+       "pubkey "
        "print), got 7 characters that are not valid base64"},
       {"missing key file", "private_key: " + private_b64_, "private_key_file: missing.key",
-       "3:21: interface.private_key_file: " + dir_.path() + "/missing.key: cannot open key file: No "
-       "such file or directory"},
+       "3:21: interface.private_key_file: " + dir_.path() +
+           "/missing.key: cannot open key file: No "
+           "such file or directory"},
       {"key given twice", "  listen_port: 51820\n", "  listen_port: 51820\n  listen_port: 51821\n",
        "5:3: interface: key \"listen_port\" appears twice (first at line 4)"},
       {"name too long", "name: wsp0", "name: this-name-is-too-long",
        "2:9: interface.name: expected a name of 1 to 15 characters from A-Z a-z 0-9 _ = + . -, got "
        "\"this-name-is-too-long\""},
       {"repeated peer", "    persistent_keepalive: 25\n",
-       "    persistent_keepalive: 25\n  - public_key: " + peer_b64_ + "\n    allowed_ips: [10.8.2.0/24]\n",
+       "    persistent_keepalive: 25\n  - public_key: " + peer_b64_ +
+           "\n    allowed_ips: [10.8.2.0/24]\n",
        "21:17: peers[1].public_key: the same public key as peers[0] (line 17)"},
   };
   for (const Broken& b : cases) {
@@ -130,8 +138,8 @@ TEST_F(CheckConfigTest, BrokenFilesExit2WithFileLineColumnAndMessage) {
 TEST_F(CheckConfigTest, KeyFileReadableByOthersIsRefusedAtItsKey) {
   const std::string key = dir_.write("k.key", private_b64_ + "\n");
   ASSERT_EQ(chmod(key.c_str(), 0644), 0);
-  const std::string path =
-      dir_.write("k.yaml", replace(base_, "private_key: " + private_b64_, "private_key_file: k.key"));
+  const std::string path = dir_.write(
+      "k.yaml", replace(base_, "private_key: " + private_b64_, "private_key_file: k.key"));
   const Captured c = call(check, {"check-config", path});
   EXPECT_EQ(c.status, 2);
   EXPECT_EQ(c.err, path + ":3:21: interface.private_key_file: " + key +
@@ -144,7 +152,8 @@ TEST_F(CheckConfigTest, FilesWithoutAPlaceSayFileColonMessage) {
   const std::string empty = dir_.write("empty.yaml", "");
   Captured c = call(check, {"check-config", empty});
   EXPECT_EQ(c.status, 2);
-  EXPECT_TRUE(c.err.starts_with(empty + ": expected a mapping with keys interface, dataplane, peers"))
+  EXPECT_TRUE(
+      c.err.starts_with(empty + ": expected a mapping with keys interface, dataplane, peers"))
       << c.err;
   const std::string missing = dir_.path() + "/missing.yaml";
   c = call(check, {"check-config", missing});

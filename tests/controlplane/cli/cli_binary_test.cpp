@@ -47,7 +47,8 @@ TEST(CliBinaryTest, UsageAndUnknownCommands) {
   EXPECT_NE(help.out.find("check-config FILE"), std::string::npos);
   const Captured unknown = shell(kBin + " frobnicate");
   EXPECT_EQ(unknown.status, 1);
-  EXPECT_TRUE(unknown.err.starts_with("wirespeed: unknown command \"frobnicate\"\n")) << unknown.err;
+  EXPECT_TRUE(unknown.err.starts_with("wirespeed: unknown command \"frobnicate\"\n"))
+      << unknown.err;
 }
 
 TEST(CliBinaryTest, ImportThenFillThenCheckConfig) {
@@ -56,14 +57,16 @@ TEST(CliBinaryTest, ImportThenFillThenCheckConfig) {
   const Captured peer = shell(kBin + " genkey | " + kBin + " pubkey");
   ASSERT_EQ(key.status, 0);
   ASSERT_EQ(peer.status, 0);
-  const std::string conf = dir.write("wg3.conf", "[Interface]\nPrivateKey = " + key.out +
-                                                     "Address = 10.8.0.1/24\nDNS = 10.8.0.53\n"
-                                                     "[Peer]\nPublicKey = " + peer.out +
-                                                     "Endpoint = 198.51.100.7:51820\nAllowedIPs = 10.8.1.0/24\n");
+  const std::string conf = dir.write(
+      "wg3.conf", "[Interface]\nPrivateKey = " + key.out +
+                      "Address = 10.8.0.1/24\nDNS = 10.8.0.53\n"
+                      "[Peer]\nPublicKey = " +
+                      peer.out + "Endpoint = 198.51.100.7:51820\nAllowedIPs = 10.8.1.0/24\n");
   const std::string yaml = dir.path() + "/wg3.yaml";
   const Captured imp = shell(kBin + " import " + conf + " -o " + yaml);
   ASSERT_EQ(imp.status, 0) << imp.err;
-  EXPECT_NE(imp.err.find(conf + ":4: DNS = 10.8.0.53: not carried over"), std::string::npos) << imp.err;
+  EXPECT_NE(imp.err.find(conf + ":4: DNS = 10.8.0.53: not carried over"), std::string::npos)
+      << imp.err;
 
   // As imported: refused, at the first placeholder, exit 2.
   Captured check = shell(kBin + " check-config " + yaml);
@@ -89,10 +92,11 @@ TEST(CliBinaryTest, ShowAndReloadWithoutAGateway) {
   const Captured key = shell(kBin + " genkey");
   ASSERT_EQ(key.status, 0);
   const std::string prefix = "wscli" + std::to_string(getpid());
-  const std::string good = dir.write("g.yaml",
+  const std::string good = dir.write(
+      "g.yaml",
       "interface:\n  name: " + prefix + "\n  private_key: " + key.out +
-      "dataplane:\n  workers: [1]\n  outer:\n    port: net_null0\n    address: [192.0.2.1/24]\n"
-      "  inner:\n    port: net_null1\n    address: [10.8.0.1/24]\n");
+          "dataplane:\n  workers: [1]\n  outer:\n    port: net_null0\n    address: [192.0.2.1/24]\n"
+          "  inner:\n    port: net_null1\n    address: [10.8.0.1/24]\n");
   const std::string bad = dir.write("b.yaml", "interface:\n  name: x\n");
 
   Captured c = shell(kBin + " show --config " + bad);
@@ -105,13 +109,16 @@ TEST(CliBinaryTest, ShowAndReloadWithoutAGateway) {
   c = shell(kBin + " show --config " + good);
   EXPECT_EQ(c.status, 1);
   EXPECT_EQ(c.err, "wirespeed show: no dataplane runs with file prefix " + prefix + " (" +
-                       dpdk_runtime_dir(prefix) + "/config is missing); is wirespeed-dataplane running "
+                       dpdk_runtime_dir(prefix) +
+                       "/config is missing); is wirespeed-dataplane running "
                        "with this config?\n");
   c = shell(kBin + " reload --config " + good);
   EXPECT_EQ(c.status, 1);
   EXPECT_NE(c.err.find("wirespeed reload: no control plane found for " + prefix +
-                       ": /var/run/wireguard/" + prefix + ".sock: No such file or directory; no "
-                       "dataplane runs with file prefix " + prefix + "\n"),
+                       ": /var/run/wireguard/" + prefix +
+                       ".sock: No such file or directory; no "
+                       "dataplane runs with file prefix " +
+                       prefix + "\n"),
             std::string::npos)
       << c.err;
   // Neither left a DPDK runtime directory behind.

@@ -85,7 +85,8 @@ class TempDir {
   std::string write(const std::string& name, const std::string& text) const {
     const std::string p = path_ + "/" + name;
     std::ofstream(p, std::ios::binary) << text;
-    std::filesystem::permissions(p, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    std::filesystem::permissions(
+        p, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
     return p;
   }
 

@@ -2,12 +2,13 @@
 // keys for 100 keys wg made, the same verdicts (status, stdout, message) on a
 // table of malformed inputs, and the output format and clamping of the keys
 // we make. wg is a prerequisite: without it these tests fail and say so.
+#include "controlplane/cli/keys.hpp"
+
 #include <gtest/gtest.h>
 
 #include <array>
 #include <set>
 
-#include "controlplane/cli/keys.hpp"
 #include "tests/controlplane/cli/cli_test_util.hpp"
 
 namespace wirespeed::controlplane::cli {
@@ -67,22 +68,22 @@ TEST(PubkeyTest, SameVerdictsAsWgOnMalformedInput) {
   if (!have_wg()) return;
   const std::string good = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=";
   const std::string cases[] = {
-      "",                                  // 0 nothing
-      good.substr(0, 43),                  // 1 one character short
-      good + "\n",                         // 2 the usual form
-      good,                                // 3 no newline
-      good + " \t\r\n\n",                  // 4 trailing whitespace
-      good + std::string(1, '\0') + "\n",  // 5 a trailing NUL
-      " " + good,                          // 6 leading space
-      good + "x",                          // 7 trailing garbage
-      good + "\nx",                        // 8 garbage on the next line
-      good.substr(0, 43) + "A",            // 9 no '=' at the end
-      "*" + good.substr(1),                // 10 not base64
-      good.substr(0, 42) + "n=",           // 11 unused low bits set (n = 0b100111)
-      good.substr(0, 42) + "o=",           // 12 o = 0b101000: low bits zero, canonical
-      good.substr(0, 40) + "====",         // 13 padding too early
-      std::string(44, 'A'),                // 14 no '='
-      std::string(43, 'A') + "=",          // 15 the zero key: valid input
+      "",                                          // 0 nothing
+      good.substr(0, 43),                          // 1 one character short
+      good + "\n",                                 // 2 the usual form
+      good,                                        // 3 no newline
+      good + " \t\r\n\n",                          // 4 trailing whitespace
+      good + std::string(1, '\0') + "\n",          // 5 a trailing NUL
+      " " + good,                                  // 6 leading space
+      good + "x",                                  // 7 trailing garbage
+      good + "\nx",                                // 8 garbage on the next line
+      good.substr(0, 43) + "A",                    // 9 no '=' at the end
+      "*" + good.substr(1),                        // 10 not base64
+      good.substr(0, 42) + "n=",                   // 11 unused low bits set (n = 0b100111)
+      good.substr(0, 42) + "o=",                   // 12 o = 0b101000: low bits zero, canonical
+      good.substr(0, 40) + "====",                 // 13 padding too early
+      std::string(44, 'A'),                        // 14 no '='
+      std::string(43, 'A') + "=",                  // 15 the zero key: valid input
       good.substr(0, 10) + "-" + good.substr(11),  // 16 URL-safe alphabet
   };
   TempDir dir;
@@ -113,9 +114,9 @@ TEST(GenkeyTest, Base64Of32BytesClampedAndFresh) {
     ASSERT_EQ(c.out.size(), 45u);
     EXPECT_EQ(c.out.back(), '\n');
     const auto key = decode(c.out);
-    EXPECT_EQ(key[0] & 7, 0) << c.out;           // RFC 7748 §5: clear the low 3 bits
-    EXPECT_EQ(key[31] & 0x80, 0) << c.out;       // clear the top bit
-    EXPECT_EQ(key[31] & 0x40, 0x40) << c.out;    // set the second-highest
+    EXPECT_EQ(key[0] & 7, 0) << c.out;            // RFC 7748 §5: clear the low 3 bits
+    EXPECT_EQ(key[31] & 0x80, 0) << c.out;        // clear the top bit
+    EXPECT_EQ(key[31] & 0x40, 0x40) << c.out;     // set the second-highest
     EXPECT_EQ(key_to_base64(key) + "\n", c.out);  // one spelling per key
     seen.insert(c.out);
   }

@@ -2,6 +2,8 @@
 // unix socket someone listens on. Tested against a socket this test listens
 // on (so the expected pid is ours), a path with nobody behind it, and a file
 // that is not a socket. The signal itself is the lab test's (cli_lab_test).
+#include "controlplane/cli/reload.hpp"
+
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -9,7 +11,6 @@
 
 #include <cstring>
 
-#include "controlplane/cli/reload.hpp"
 #include "tests/controlplane/cli/cli_test_util.hpp"
 
 namespace wirespeed::controlplane::cli {

@@ -2,12 +2,13 @@
 // (observe's snapshot.cpp) of known counters, then the text and JSON forms.
 // The JSON is checked by python3's own parser (python3 -m json.tool) and by
 // its values; the text by the figures it must contain.
+#include "controlplane/cli/show_render.hpp"
+
 #include <gtest/gtest.h>
 
 #include <memory>
 
 #include "controlplane/cli/keys.hpp"
-#include "controlplane/cli/show_render.hpp"
 #include "dataplane/shm/snapshot.hpp"
 #include "tests/controlplane/cli/cli_test_util.hpp"
 
@@ -105,7 +106,8 @@ TEST(ShowRenderTest, JsonParsesAndCarriesEveryFigure) {
   for (bool pretty : {true, false}) {
     const std::string json = render_json(s, context(), pretty);
     TempDir dir;
-    const Captured tool = shell("python3 -m json.tool " + dir.write("s.json", json) + " >/dev/null");
+    const Captured tool =
+        shell("python3 -m json.tool " + dir.write("s.json", json) + " >/dev/null");
     ASSERT_NE(tool.status, 127) << "python3 is not installed (needed to check the JSON)";
     EXPECT_EQ(tool.status, 0) << tool.err << json;
     if (!pretty) {
@@ -114,27 +116,35 @@ TEST(ShowRenderTest, JsonParsesAndCarriesEveryFigure) {
   }
   const std::string json = render_json(s, context(), true);
   // The values, read back by python: one line of "name=value" per check.
-  const Captured c = python(json,
+  const Captured c = python(
+      json,
       "import json,sys; d=json.load(open(sys.argv[1])); p=d[\"peers\"]; l=d[\"lcores\"];"
-      "print(d[\"interface\"][\"name\"], d[\"interface\"][\"listen_port\"], d[\"interface\"][\"uptime_ms\"],"
+      "print(d[\"interface\"][\"name\"], d[\"interface\"][\"listen_port\"], "
+      "d[\"interface\"][\"uptime_ms\"],"
       " d[\"interface\"][\"controlplane_pid\"]);"
       "print(len(p), p[0][\"name\"], p[0][\"endpoint\"], p[0][\"rx_packets\"], p[0][\"rx_bytes\"],"
-      " p[0][\"latest_handshake_age_ms\"], p[0][\"keypairs\"][0][\"role\"], p[0][\"keypairs\"][0][\"age_ms\"],"
+      " p[0][\"latest_handshake_age_ms\"], p[0][\"keypairs\"][0][\"role\"], "
+      "p[0][\"keypairs\"][0][\"age_ms\"],"
       " p[0][\"keypairs\"][0][\"local_index\"], p[0][\"keypairs\"][0][\"send_counter\"]);"
-      "print(p[1][\"name\"], p[1][\"endpoint\"], p[1][\"latest_handshake_age_ms\"], p[1][\"keypairs\"]);"
+      "print(p[1][\"name\"], p[1][\"endpoint\"], p[1][\"latest_handshake_age_ms\"], "
+      "p[1][\"keypairs\"]);"
       "print(d[\"drops\"][\"replay\"], d[\"drops\"][\"bad_mac\"], len(d[\"drops\"]));"
-      "print(len(l), l[1][\"role\"], l[1][\"busy_ratio\"], l[1][\"outer_rx_packets\"], l[1][\"drops\"][\"replay\"]);"
-      "print(d[\"ports\"][0][\"name\"], d[\"ports\"][0][\"rx_packets\"], d[\"ports\"][0][\"mac\"], d[\"ports\"][1][\"role\"]);"
+      "print(len(l), l[1][\"role\"], l[1][\"busy_ratio\"], l[1][\"outer_rx_packets\"], "
+      "l[1][\"drops\"][\"replay\"]);"
+      "print(d[\"ports\"][0][\"name\"], d[\"ports\"][0][\"rx_packets\"], d[\"ports\"][0][\"mac\"], "
+      "d[\"ports\"][1][\"role\"]);"
       "print(d[\"rings\"], d[\"mempool\"])");
   ASSERT_EQ(c.status, 0) << c.err;
   EXPECT_EQ(c.out,
             "wsp0 51820 3723000 4343\n"
             "2 branch \"1\" 192.0.2.2:51820 990 148500 42000 current 42000 2882400001 500\n"
             "None None None []\n"
-            "8 3 " + std::to_string(shm::kDropReasonCount) + "\n"
-            "2 worker 0.25 1000 7\n"
-            "net_af_packet0 1000 02:00:00:00:00:01 inner\n"
-            "[] None\n");
+            "8 3 " +
+                std::to_string(shm::kDropReasonCount) +
+                "\n"
+                "2 worker 0.25 1000 7\n"
+                "net_af_packet0 1000 02:00:00:00:00:01 inner\n"
+                "[] None\n");
 }
 
 TEST(ShowRenderTest, TextNamesEveryDropReasonAndThePeers) {
@@ -154,12 +164,14 @@ TEST(ShowRenderTest, TextNamesEveryDropReasonAndThePeers) {
       "(branch \"1\")\n  slot: 3\n  endpoint: 192.0.2.2:51820\n"
       "  latest handshake: 42.0s ago (2 handshake(s))\n"
       "  transfer: 148500 B received (990 packets), 0 B sent (0 packets)\n",
-      "  keypair current  age 42.0s, local index 0xabcdef01, remote index 0x12345678, sent 500, we initiated\n",
+      "  keypair current  age 42.0s, local index 0xabcdef01, remote index 0x12345678, sent 500, we "
+      "initiated\n",
       "  slot: 7\n  endpoint: (none)\n  latest handshake: never\n",
       "  w1         1  25.0%         1000",
       "rings:\n  (not found)\n",
   };
-  for (const std::string& e : expected) EXPECT_NE(text.find(e), std::string::npos) << e << "\n--- in ---\n" << text;
+  for (const std::string& e : expected)
+    EXPECT_NE(text.find(e), std::string::npos) << e << "\n--- in ---\n" << text;
 }
 
 TEST(ShowRenderTest, FormatAge) {

@@ -26,6 +26,7 @@ const std::string kPeer3 = "gN65BkIKy1eCE9pP1wdc8ROUtkHLF2PfAqYdyYBz6EA=";
 const std::string kPsk = "FpCyhws9cxwWoV4xELtfJvjJN+zQVRPISllRWgeopVE=";
 
 // Every key wg-quick knows, on known lines.
+// clang-format off
 const std::string kEverything =
     "# wg0 of a laptop\n"                                      // 1
     "[Interface]\n"                                            // 2
@@ -60,9 +61,11 @@ const std::string kEverything =
     "PublicKey = " + kPeer3 + "\n"                             // 31
     "Endpoint = vpn.example.com:51820\n"                       // 32
     "AllowedIPs = 10.8.4.0/24\n";                              // 33
+// clang-format on
 
 std::string fill(std::string yaml, const std::string& placeholder, const std::string& value) {
-  for (size_t at; (at = yaml.find(placeholder)) != std::string::npos;) yaml.replace(at, placeholder.size(), value);
+  for (size_t at; (at = yaml.find(placeholder)) != std::string::npos;)
+    yaml.replace(at, placeholder.size(), value);
   return yaml;
 }
 
@@ -89,7 +92,8 @@ TEST(WgQuickImportTest, EveryKeyBecomesItsYamlOrANote) {
       "  - public_key: " + kPeer1 + "\n    preshared_key: " + kPsk +
           "\n    endpoint: 192.0.2.2:51820\n    allowed_ips: [10.8.1.0/24, fd00:1::/64]\n"
           "    persistent_keepalive: 25\n",
-      "  - public_key: " + kPeer2 + "\n    endpoint: \"[2001:db8::2]:51821\"\n"
+      "  - public_key: " + kPeer2 +
+          "\n    endpoint: \"[2001:db8::2]:51821\"\n"
           "    allowed_ips: [10.8.2.0/24, 10.8.3.5/32]\n  #",
       "  - public_key: " + kPeer3 + "\n    allowed_ips: [10.8.4.0/24]\n",
       // Both endpoint families: one outer address placeholder each, and a gateway.
@@ -98,7 +102,8 @@ TEST(WgQuickImportTest, EveryKeyBecomesItsYamlOrANote) {
       "port: \"@OUTER PORT@\"",
       "port: \"@INNER PORT@\"",
   };
-  for (const std::string& f : fragments) EXPECT_NE(yaml.find(f), std::string::npos) << f << "\n--- in ---\n" << yaml;
+  for (const std::string& f : fragments)
+    EXPECT_NE(yaml.find(f), std::string::npos) << f << "\n--- in ---\n" << yaml;
 
   // Every setting left behind, by line, with what it was (hooks without
   // their command: they may hold anything).
@@ -161,13 +166,14 @@ TEST(WgQuickImportTest, UnfilledTemplateIsRefusedAtAPlaceholder) {
   WgQuickResult r = parse_wg_quick(kEverything);
   ASSERT_TRUE(r.config);
   const std::string yaml = render_yaml(*r.config, "wg0.conf", "wg0");
-  const char* placeholders[] = {kPlaceholderOuterPort, kPlaceholderInnerPort, kPlaceholderOuterAddressV4,
-                                kPlaceholderOuterAddressV6, kPlaceholderOuterGateway};
+  const char* placeholders[] = {kPlaceholderOuterPort, kPlaceholderInnerPort,
+                                kPlaceholderOuterAddressV4, kPlaceholderOuterAddressV6,
+                                kPlaceholderOuterGateway};
   // Fill all but one: the loader stops at the one left, on its line.
   for (const char* left : placeholders) {
     std::string partial = fill_template(yaml);
-    const std::string value = left == kPlaceholderOuterPort ? "net_af_packet0"
-                              : left == kPlaceholderInnerPort ? "net_tap0"
+    const std::string value = left == kPlaceholderOuterPort        ? "net_af_packet0"
+                              : left == kPlaceholderInnerPort      ? "net_tap0"
                               : left == kPlaceholderOuterAddressV4 ? "192.0.2.1/24"
                               : left == kPlaceholderOuterAddressV6 ? "2001:db8::1/64"
                                                                    : "192.0.2.254";
@@ -180,16 +186,18 @@ TEST(WgQuickImportTest, UnfilledTemplateIsRefusedAtAPlaceholder) {
     partial.replace(at, value.size(), left);
     config::LoadResult loaded = config::load_config_text(partial, "wg0.yaml", "/");
     ASSERT_FALSE(loaded.config) << left;
-    const unsigned line = 1 + static_cast<unsigned>(std::count(partial.begin(), partial.begin() + at, '\n'));
+    const unsigned line =
+        1 + static_cast<unsigned>(std::count(partial.begin(), partial.begin() + at, '\n'));
     EXPECT_EQ(loaded.error.line, line) << left << ": " << loaded.error.to_string();
     EXPECT_NE(loaded.error.message.find(left), std::string::npos) << loaded.error.to_string();
   }
 }
 
 TEST(WgQuickImportTest, KeysAreCaseInsensitiveAndCommentsAnywhere) {
-  WgQuickResult r = parse_wg_quick("[interface]\n  privatekey=" + kPriv +
-                                   "   # the key\nLISTENPORT = 1234#x\n[PEER]\npublickey = " + kPeer1 +
-                                   "\nallowedips=10.9.0.0/16,,fd00::/8\n");
+  WgQuickResult r =
+      parse_wg_quick("[interface]\n  privatekey=" + kPriv +
+                     "   # the key\nLISTENPORT = 1234#x\n[PEER]\npublickey = " + kPeer1 +
+                     "\nallowedips=10.9.0.0/16,,fd00::/8\n");
   ASSERT_TRUE(r.config) << r.error.message;
   EXPECT_EQ(r.config->listen_port.value_or(0), 1234);
   ASSERT_EQ(r.config->peers.size(), 1u);
@@ -198,7 +206,8 @@ TEST(WgQuickImportTest, KeysAreCaseInsensitiveAndCommentsAnywhere) {
 }
 
 TEST(WgQuickImportTest, MissingListenPortIsNotedAtTheInterfaceInLineOrder) {
-  WgQuickResult r = parse_wg_quick("# c\n[Interface]\nDNS = 1.1.1.1\n[Peer]\nPublicKey = " + kPeer1 + "\n");
+  WgQuickResult r =
+      parse_wg_quick("# c\n[Interface]\nDNS = 1.1.1.1\n[Peer]\nPublicKey = " + kPeer1 + "\n");
   ASSERT_TRUE(r.config);
   ASSERT_EQ(r.config->notes.size(), 2u);
   EXPECT_EQ(r.config->notes[0].line, 2u);
@@ -209,7 +218,8 @@ TEST(WgQuickImportTest, MissingListenPortIsNotedAtTheInterfaceInLineOrder) {
 }
 
 TEST(WgQuickImportTest, NoPrivateKeyNoAddressNoEndpointGiveTheirPlaceholders) {
-  WgQuickResult r = parse_wg_quick("[Interface]\nListenPort = 0\n[Peer]\nPublicKey = " + kPeer1 + "\n");
+  WgQuickResult r =
+      parse_wg_quick("[Interface]\nListenPort = 0\n[Peer]\nPublicKey = " + kPeer1 + "\n");
   ASSERT_TRUE(r.config);
   const std::string yaml = render_yaml(*r.config, "x.conf", "x");
   EXPECT_NE(yaml.find("private_key_file: \"@PRIVATE KEY FILE@\""), std::string::npos) << yaml;
@@ -240,7 +250,8 @@ TEST(WgQuickImportTest, MalformedFilesAreRefusedWithLineAndColumn) {
       {"port too big", "[Interface]\nListenPort = 70000\n", 2, 14,
        "ListenPort: expected a number from 0 to 65535, got \"70000\""},
       {"second address bad", "[Interface]\nAddress = 10.0.0.1/24, 10.0.0.300/24\n", 2, 24,
-       "Address: expected an address or prefix like 10.8.0.1/24 or fd00::1/64, got \"10.0.0.300/24\""},
+       "Address: expected an address or prefix like 10.8.0.1/24 or fd00::1/64, got "
+       "\"10.0.0.300/24\""},
       {"peer without key", "[Interface]\n[Peer]\nAllowedIPs = 10.0.0.0/24\n", 2, 1,
        "this [Peer] has no PublicKey"},
       {"unknown section", "[Interface]\n [Interfaces]\n", 2, 2,
@@ -251,14 +262,19 @@ TEST(WgQuickImportTest, MalformedFilesAreRefusedWithLineAndColumn) {
        "no [Interface] section: not a wg-quick file"},
       {"two interfaces", "[Interface]\n[Interface]\n", 2, 1,
        "a second [Interface] section (the first is at line 1)"},
-      {"unbracketed IPv6 endpoint", "[Interface]\n[Peer]\nPublicKey = " + kPeer1 + "\nEndpoint = 2001:db8::1:51820\n",
-       4, 12, "Endpoint: expected HOST:PORT, or [IPv6]:PORT for IPv6"},
-      {"endpoint port 0", "[Interface]\n[Peer]\nPublicKey = " + kPeer1 + "\nEndpoint = 192.0.2.1:0\n", 4, 12,
+      {"unbracketed IPv6 endpoint",
+       "[Interface]\n[Peer]\nPublicKey = " + kPeer1 + "\nEndpoint = 2001:db8::1:51820\n", 4, 12,
+       "Endpoint: expected HOST:PORT, or [IPv6]:PORT for IPv6"},
+      {"endpoint port 0",
+       "[Interface]\n[Peer]\nPublicKey = " + kPeer1 + "\nEndpoint = 192.0.2.1:0\n", 4, 12,
        "Endpoint: expected HOST:PORT with a port from 1 to 65535"},
-      {"keepalive with unit", "[Interface]\n[Peer]\nPublicKey = " + kPeer1 + "\nPersistentKeepalive = 25s\n",
-       4, 23, "PersistentKeepalive: expected a number from 0 to 65535, got \"25s\""},
-      {"bad allowed ip", "[Interface]\n[Peer]\nPublicKey = " + kPeer1 + "\nAllowedIPs = 10.0.0.0/33\n", 4, 14,
-       "AllowedIPs: expected an address or prefix like 10.8.0.1/24 or fd00::1/64, got \"10.0.0.0/33\""},
+      {"keepalive with unit",
+       "[Interface]\n[Peer]\nPublicKey = " + kPeer1 + "\nPersistentKeepalive = 25s\n", 4, 23,
+       "PersistentKeepalive: expected a number from 0 to 65535, got \"25s\""},
+      {"bad allowed ip",
+       "[Interface]\n[Peer]\nPublicKey = " + kPeer1 + "\nAllowedIPs = 10.0.0.0/33\n", 4, 14,
+       "AllowedIPs: expected an address or prefix like 10.8.0.1/24 or fd00::1/64, got "
+       "\"10.0.0.0/33\""},
   };
   for (const BadCase& c : cases) {
     WgQuickResult r = parse_wg_quick(c.text);
@@ -284,7 +300,9 @@ TEST(WgQuickImportTest, InterfaceNameFromPath) {
   EXPECT_EQ(interface_name_from_path("/x/.conf"), "");
 }
 
-int import(int argc, char** argv, FILE*, FILE* out, FILE* err) { return import_command(argc, argv, out, err); }
+int import(int argc, char** argv, FILE*, FILE* out, FILE* err) {
+  return import_command(argc, argv, out, err);
+}
 
 TEST(WgQuickImportTest, CommandWritesAPrivateFileAndListsWhatItDropped) {
   TempDir dir;
@@ -298,10 +316,15 @@ TEST(WgQuickImportTest, CommandWritesAPrivateFileAndListsWhatItDropped) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   const std::string yaml = test::cli::read_file(out);
   EXPECT_NE(yaml.find("  name: wg7 "), std::string::npos);
-  EXPECT_NE(c.err.find(conf + ":8: DNS = 1.1.1.1, 2606:4700:4700::1111: not carried over"), std::string::npos) << c.err;
+  EXPECT_NE(c.err.find(conf + ":8: DNS = 1.1.1.1, 2606:4700:4700::1111: not carried over"),
+            std::string::npos)
+      << c.err;
   EXPECT_NE(c.err.find(conf + ":11: PostUp: not carried over"), std::string::npos) << c.err;
-  EXPECT_NE(c.err.find(conf + ":32: Endpoint = vpn.example.com:51820: not carried over"), std::string::npos) << c.err;
-  EXPECT_NE(c.err.find("3 peer(s) converted, 9 setting(s) not carried over"), std::string::npos) << c.err;
+  EXPECT_NE(c.err.find(conf + ":32: Endpoint = vpn.example.com:51820: not carried over"),
+            std::string::npos)
+      << c.err;
+  EXPECT_NE(c.err.find("3 peer(s) converted, 9 setting(s) not carried over"), std::string::npos)
+      << c.err;
   EXPECT_EQ(c.err.find(kPriv), std::string::npos);
 }
 
