@@ -79,9 +79,13 @@ void write_all(const std::string& line) {
 
 }  // namespace
 
-void set_log_level(LogLevel level) noexcept { g_level = level; }
+void set_log_level(LogLevel level) noexcept {
+  g_level = level;
+}
 
-LogLevel log_level() noexcept { return g_level; }
+LogLevel log_level() noexcept {
+  return g_level;
+}
 
 const char* log_level_name(LogLevel level) noexcept {
   switch (level) {

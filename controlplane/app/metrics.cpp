@@ -3,9 +3,9 @@
 #include "controlplane/app/metrics.hpp"
 
 #include <arpa/inet.h>
-#include <sodium.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <sodium.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -57,8 +57,7 @@ bool set_nonblocking(int fd) {
 
 // --- the HTTP side ------------------------------------------------------------
 
-std::string metrics_response(std::string_view request,
-                             const std::function<std::string()>& render) {
+std::string metrics_response(std::string_view request, const std::function<std::string()>& render) {
   const size_t eol = request.find_first_of("\r\n");
   const std::string_view line = request.substr(0, eol);
   // METHOD SP TARGET SP HTTP/x.y
@@ -296,7 +295,9 @@ std::string key_base64(const uint8_t key[32]) {
   return text;
 }
 
-const char* port_role(unsigned p) { return p == 0 ? "outer" : "inner"; }
+const char* port_role(unsigned p) {
+  return p == 0 ? "outer" : "inner";
+}
 
 }  // namespace
 

@@ -80,8 +80,7 @@ class MetricsServer {
 
 // The answer to one request (exposed for tests): the HTTP/1.0 response for
 // the bytes of a complete request head.
-std::string metrics_response(std::string_view request,
-                             const std::function<std::string()>& render);
+std::string metrics_response(std::string_view request, const std::function<std::string()>& render);
 
 class MetricsText {
  public:

@@ -118,8 +118,7 @@ Snapshot summarise(const StateZone& zone, uint64_t now_ns) {
     // Racy by design: the main lcore may be installing a keypair. The count
     // is a display figure; the staged mbufs themselves are never touched.
     ps.staged = std::min<uint32_t>(p.staged_count, kStageMax);
-    add_keypair(zone, "current", p.current.load(std::memory_order_acquire), i, now_ns,
-                ps.keypairs);
+    add_keypair(zone, "current", p.current.load(std::memory_order_acquire), i, now_ns, ps.keypairs);
     add_keypair(zone, "previous", p.previous.load(std::memory_order_acquire), i, now_ns,
                 ps.keypairs);
     add_keypair(zone, "next", p.next.load(std::memory_order_acquire), i, now_ns, ps.keypairs);

@@ -38,7 +38,9 @@ constexpr unsigned kNsPerMs = 1000000;
 constexpr unsigned kMaxSlotsListed = 256;
 static_assert(kMaxSlotsListed <= RTE_TEL_MAX_ARRAY_ENTRIES);
 
-const char* port_name(unsigned p) { return p == 0 ? "outer" : "inner"; }
+const char* port_name(unsigned p) {
+  return p == 0 ? "outer" : "inner";
+}
 
 std::string key_base64(const uint8_t key[32]) {
   char text[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
@@ -68,7 +70,9 @@ bool parse_index(const char* text, unsigned& out) {
   return ec == std::errc() && ptr == end;
 }
 
-bool has_param(const char* params) { return params != nullptr && *params != '\0'; }
+bool has_param(const char* params) {
+  return params != nullptr && *params != '\0';
+}
 
 uint64_t percent(uint64_t part, uint64_t whole) {
   return whole == 0 ? 0 : (part * 100 + whole / 2) / whole;
@@ -201,8 +205,7 @@ int cmd_lcores(const char*, const char* params, rte_tel_data* d) {
     }
     using L = shm::LcoreSnapshot;
     add_column(d, s, "lcore_id", [](const L& l) -> uint64_t { return l.lcore_id; });
-    add_column(d, s, "busy_percent",
-               [](const L& l) { return percent(l.busy_tsc, l.total_tsc); });
+    add_column(d, s, "busy_percent", [](const L& l) { return percent(l.busy_tsc, l.total_tsc); });
     add_column(d, s, "busy_tsc", [](const L& l) { return l.busy_tsc; });
     add_column(d, s, "total_tsc", [](const L& l) { return l.total_tsc; });
     add_column(d, s, "loops", [](const L& l) { return l.loops; });
@@ -308,14 +311,16 @@ constexpr Command kCommands[] = {
      "wirespeed: per-lcore counters and busy ratio (arrays by row). Optional parameter: row."},
     {"/wirespeed/peers", cmd_peers,
      "wirespeed: active peer slots with bytes. Optional parameter: slot for one peer's details."},
-    {"/wirespeed/drops", cmd_drops, "wirespeed: drops by reason, summed over lcores. No parameters."},
+    {"/wirespeed/drops", cmd_drops,
+     "wirespeed: drops by reason, summed over lcores. No parameters."},
 };
 
 }  // namespace
 
 Result<TelemetryCommands> TelemetryCommands::register_commands(const shm::StateZone& zone) {
   std::lock_guard<std::mutex> lock(g_mutex);
-  if (g_zone != nullptr) return make_error(Errc::kBadState, "telemetry commands already registered");
+  if (g_zone != nullptr)
+    return make_error(Errc::kBadState, "telemetry commands already registered");
   if (!g_registered) {
     for (const Command& c : kCommands) {
       const int rc = rte_telemetry_register_cmd(c.path, c.fn, c.help);

@@ -41,7 +41,9 @@ constexpr const char* kOuterPort = "net_af_packet0";  // scripts/lib/lab.sh's ga
 constexpr const char* kInnerPort = "net_tap0";
 constexpr int kPings = 10;
 
-void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+void sleep_ms(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+}
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -60,7 +62,8 @@ bool on_path(const std::string& tool) {
 std::string missing_observe_tools() {
   std::string missing;
   for (const char* tool : {"dpdk-telemetry.py", "dpdk-dumpcap"}) {
-    if (!on_path(tool)) missing += std::string(" ") + tool + " (package dpdk-dev: scripts/setup.sh);";
+    if (!on_path(tool))
+      missing += std::string(" ") + tool + " (package dpdk-dev: scripts/setup.sh);";
   }
   if (!on_path("curl")) missing += " curl (scripts/setup.sh installs it);";
   return missing;
@@ -199,8 +202,8 @@ uint16_t be16(const std::string& s, size_t at) {
 
 // Captures `count` frames on `port` with dpdk-dumpcap while pinging through
 // the tunnel; returns the frames.
-std::vector<std::string> capture_while_pinging(GatewayLab& lab, const std::string& port,
-                                               int count, std::string* error) {
+std::vector<std::string> capture_while_pinging(GatewayLab& lab, const std::string& port, int count,
+                                               std::string* error) {
   const std::string file = lab.dir() + "/capture-" + port + ".pcapng";
   // -p: leave the port's promiscuous mode alone (net_tap's is not ours to
   // change once the tap lives in another namespace).
@@ -230,8 +233,8 @@ std::vector<std::string> capture_while_pinging(GatewayLab& lab, const std::strin
   }
   const int status = dumpcap.wait(5000);
   if (status != 0) {
-    *error = "dpdk-dumpcap on " + port + " exited " + std::to_string(status) + ":\n" +
-             dumpcap.output();
+    *error =
+        "dpdk-dumpcap on " + port + " exited " + std::to_string(status) + ":\n" + dumpcap.output();
     return {};
   }
   std::vector<std::string> frames = pcapng_frames(read_text(file), error);
@@ -254,7 +257,8 @@ class ObservabilityLab : public ::testing::Test {
     ASSERT_TRUE(lab_.start_gateway(&error)) << error << "\n" << lab_.diagnostics();
     std::string out;
     ASSERT_EQ(lab_.ping(Where::kLan, "10.8.1.2", 3, 10, &out), 0)
-        << "no traffic through the tunnel:\n" << out << lab_.diagnostics();
+        << "no traffic through the tunnel:\n"
+        << out << lab_.diagnostics();
   }
 
   void TearDown() override {
@@ -268,8 +272,8 @@ class ObservabilityLab : public ::testing::Test {
 };
 
 TEST_F(ObservabilityLab, TelemetryCommandsShowTheGatewayAndGrowWithTraffic) {
-  const std::vector<std::string> commands = {"/wirespeed/info", "/wirespeed/ports",
-                                             "/wirespeed/lcores", "/wirespeed/peers",
+  const std::vector<std::string> commands = {"/wirespeed/info",    "/wirespeed/ports",
+                                             "/wirespeed/lcores",  "/wirespeed/peers",
                                              "/wirespeed/peers,0", "/wirespeed/drops"};
   Telemetry before, after;
   std::string error, out;
@@ -348,9 +352,8 @@ TEST_F(ObservabilityLab, TelemetryCommandsShowTheGatewayAndGrowWithTraffic) {
 
   // A bad parameter is refused, not crashed on: the dataplane still answers.
   Telemetry bad;
-  ASSERT_TRUE(read_telemetry(lab_, {"/wirespeed/peers,abc", "/wirespeed/lcores,999",
-                                    "/wirespeed/info"},
-                             &bad, &error))
+  ASSERT_TRUE(read_telemetry(
+      lab_, {"/wirespeed/peers,abc", "/wirespeed/lcores,999", "/wirespeed/info"}, &bad, &error))
       << error;
   EXPECT_EQ(bad.number(info, "workers"), 1) << bad.raw;
   EXPECT_TRUE(lab_.running(GatewayProcess::kDataplane));
@@ -481,7 +484,8 @@ TEST_F(ObservabilityLab, MetricsEndpointAndLogAfterTraffic) {
     ASSERT_EQ(key.size(), 44u) << secret_file;
     EXPECT_EQ(log.find(key), std::string::npos) << secret_file << " content is in the log";
     EXPECT_EQ(page.find(key), std::string::npos) << secret_file << " content is on the page";
-    EXPECT_EQ(log.find(key.substr(0, 12)), std::string::npos) << secret_file << " prefix in the log";
+    EXPECT_EQ(log.find(key.substr(0, 12)), std::string::npos)
+        << secret_file << " prefix in the log";
   }
 }
 

@@ -139,9 +139,8 @@ TEST(LogJournal, PriorityPrefixInsteadOfATimeWhenStdoutIsTheJournal) {
     ::dup2(fd, STDOUT_FILENO);
     struct stat st;
     ::fstat(STDOUT_FILENO, &st);
-    const std::string stream =
-        std::to_string(static_cast<unsigned long long>(st.st_dev)) + ":" +
-        std::to_string(static_cast<unsigned long long>(st.st_ino));
+    const std::string stream = std::to_string(static_cast<unsigned long long>(st.st_dev)) + ":" +
+                               std::to_string(static_cast<unsigned long long>(st.st_ino));
     ::setenv("JOURNAL_STREAM", stream.c_str(), 1);
     log(LogLevel::kWarning, "peer %s down", "b");
     log(LogLevel::kError, "oops");

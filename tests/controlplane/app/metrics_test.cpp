@@ -15,9 +15,9 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
-#include <vector>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace wirespeed::controlplane::app {
 namespace {
@@ -247,12 +247,12 @@ TEST(MetricsText, FamiliesAndEscapedLabels) {
 
 TEST(BusyTracker, FirstScrapeSinceStartThenBetweenScrapes) {
   BusyTracker b;
-  EXPECT_DOUBLE_EQ(b.update(1, 100, 400), 0.25);          // since start
+  EXPECT_DOUBLE_EQ(b.update(1, 100, 400), 0.25);              // since start
   EXPECT_DOUBLE_EQ(b.update(1, 100 + 300, 400 + 400), 0.75);  // the last interval
-  EXPECT_DOUBLE_EQ(b.update(2, 0, 0), 0.0);               // nothing counted
-  EXPECT_DOUBLE_EQ(b.update(1, 400, 800), 0.5);           // no cycles passed: since start
-  EXPECT_DOUBLE_EQ(b.update(1, 10, 20), 0.5);             // went backwards: a new dataplane
-  EXPECT_DOUBLE_EQ(b.update(1, 30, 30), 1.0);             // 20 of 10 cycles: clamped
+  EXPECT_DOUBLE_EQ(b.update(2, 0, 0), 0.0);                   // nothing counted
+  EXPECT_DOUBLE_EQ(b.update(1, 400, 800), 0.5);               // no cycles passed: since start
+  EXPECT_DOUBLE_EQ(b.update(1, 10, 20), 0.5);                 // went backwards: a new dataplane
+  EXPECT_DOUBLE_EQ(b.update(1, 30, 30), 1.0);                 // 20 of 10 cycles: clamped
 }
 
 // ---- the page ------------------------------------------------------------------
