@@ -77,7 +77,7 @@ unsigned Agent::start(uint64_t now_ns) {
       continue;
     }
     if (bases_.size() <= i) bases_.resize(i + 1);
-    bases_[i] = SlotBase{true, view.public_key, 0, 0};  // its counters are its own
+    bases_[i] = SlotBase{true, view.public_key, 0, 0, 0};  // its counters are its own
     device::AdoptedPeer peer;
     peer.current = adopt_keypair(zone, slot.current.load(std::memory_order_acquire));
     peer.previous = adopt_keypair(zone, slot.previous.load(std::memory_order_acquire));
@@ -98,7 +98,7 @@ unsigned Agent::start(uint64_t now_ns) {
     }
   }
   device_->install_peers(now_ns, outbox_);
-  rebase_new_peers();
+  rebase_new_peers(0);
   refresh_labels();
   // A listen port set at runtime before a control-plane restart is the
   // config's again: the YAML is what this process was started with.
@@ -239,6 +239,11 @@ void Agent::learn_from_handshake(const device::Outbox& produced, size_t first,
 }
 
 void Agent::handle_event(const shm::RingMessage& msg, uint64_t now_ns) {
+  // About a peer that has since left its slot to another: not this one's.
+  if (msg.kind != shm::MessageKind::kEventNeighbourMiss && msg.peer < bases_.size() &&
+      msg.timestamp_ns < bases_[msg.peer].since_ns) {
+    return;
+  }
   switch (msg.kind) {
     case shm::MessageKind::kEventNeighbourMiss: {
       if (msg.length < sizeof(shm::EventNeighbour) || msg.port >= shm::kPortCount) return;

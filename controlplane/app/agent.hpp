@@ -93,7 +93,9 @@ class Agent final : public uapi::Backend {
   void refresh_labels();
   device::PeerTraffic traffic(uint32_t peer) const;
   uint64_t peer_bytes(uint32_t peer, bool rx) const;
-  void rebase_new_peers();
+  // `since_ns`: when a slot that changed occupant got it (0 at start: every
+  // event then is the configured peer's).
+  void rebase_new_peers(uint64_t since_ns);
   int apply_peer(const uapi::PeerChange& change, bool reset, uint64_t now_ns);
   void set_listen_port(uint16_t port, uint64_t now_ns);
   Result<void> open_metrics(uint16_t port);
@@ -115,10 +117,13 @@ class Agent final : public uapi::Backend {
   std::vector<std::string> labels_;  // by slot, for log lines about peers already gone
   // Per slot: the dataplane's byte counters when the slot's peer appeared
   // (UAPI transfer figures count from there).
+  // Events carry the slot, not the peer: one raised (timestamp_ns) before
+  // the slot's current peer arrived (since_ns) was about the previous one.
   struct SlotBase {
     bool known = false;
     crypto::PublicKey public_key{};
     uint64_t rx_bytes = 0, tx_bytes = 0;
+    uint64_t since_ns = 0;
   };
   std::vector<SlotBase> bases_;
 };

@@ -297,7 +297,7 @@ int Agent::set(const uapi::SetRequest& request) {
     const int e = apply_peer(c, request.replace_peers, now_ns);
     if (e != 0 && error == 0) error = e;
   }
-  rebase_new_peers();
+  rebase_new_peers(now_ns);
   refresh_labels();
   send_commands();
   log(LogLevel::kInfo, "uapi: configuration changed (%zu peer change(s)%s%s%s)",
@@ -322,7 +322,7 @@ void Agent::set_listen_port(uint16_t port, uint64_t now_ns) {
 // A slot that holds a different peer than last time starts its byte counts
 // from what the slot's counters say now (the dataplane counts per slot since
 // it started; `wg show` counts per peer).
-void Agent::rebase_new_peers() {
+void Agent::rebase_new_peers(uint64_t since_ns) {
   bases_.resize(device_->peer_count());
   for (uint32_t i = 0; i < device_->peer_count(); ++i) {
     if (!device_->peer_live(i)) {
@@ -335,6 +335,7 @@ void Agent::rebase_new_peers() {
     bases_[i].public_key = key;
     bases_[i].rx_bytes = peer_bytes(i, true);
     bases_[i].tx_bytes = peer_bytes(i, false);
+    bases_[i].since_ns = since_ns;
   }
 }
 
@@ -369,7 +370,7 @@ bool Agent::reload(uint64_t now_ns) {
   device_->sync(next, now_ns, outbox_);
   if (next.listen_port != listen_port_) set_listen_port(next.listen_port, now_ns);
   cfg_ = std::move(next);
-  rebase_new_peers();
+  rebase_new_peers(now_ns);
   refresh_labels();
   send_commands();
   uint32_t live = 0;
