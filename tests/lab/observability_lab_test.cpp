@@ -440,6 +440,15 @@ TEST_F(ObservabilityLab, MetricsEndpointAndLogAfterTraffic) {
         dataplane::shm::drop_reason_name(static_cast<dataplane::shm::DropReason>(d));
     EXPECT_GE(value_of("wirespeed_drops_total{reason=\"" + name + "\"} "), 0) << name;
   }
+  // The control plane's own counts: handshake drops by reason, sessions made.
+  for (const char* reason : {"bad_mac1", "rate_limited", "unknown_peer", "replayed_initiation"}) {
+    EXPECT_EQ(value_of("wirespeed_handshake_drops_total{reason=\"" + std::string(reason) + "\"} "),
+              0)
+        << reason;
+  }
+  EXPECT_GE(value_of("wirespeed_handshakes_completed_total{role=\"initiator\"} ") +
+                value_of("wirespeed_handshakes_completed_total{role=\"responder\"} "),
+            1);
   // Busy ratio of both lcores, a share.
   for (const char* series : {"wirespeed_lcore_busy_ratio{lcore=\"0\",role=\"main\"} ",
                              "wirespeed_lcore_busy_ratio{lcore=\"1\",role=\"worker\"} "}) {
