@@ -9,6 +9,7 @@
 //                        IPs, endpoint, keepalive, preshared key) and removed;
 //                        the first peer's session untouched meanwhile
 //   set listen-port      the gateway moves; wireguard-go follows it
+//   set private-key      a new identity: the remote must learn the new key
 //   setconf / syncconf   replace_peers drops a peer, syncconf brings it back
 //   raw malformed        errno= replies, the control plane keeps serving
 //   SIGHUP reload        during a transfer: the unchanged peer keeps its
@@ -460,7 +461,7 @@ TEST_F(WgToolsLabTest, SetAddsChangesAndRemovesAPeerOthersKeepTheirSession) {
   EXPECT_NE(wg({"show", name_}).find("preshared key: (hidden)"), std::string::npos);
 }
 
-TEST_F(WgToolsLabTest, ListenPortSetconfReplacesPeersSyncconfRestores) {
+TEST_F(WgToolsLabTest, ListenPortSetconfSyncconfAndANewPrivateKey) {
   const std::string remote = lab_.env("REMOTE_PUB");
   ASSERT_NO_FATAL_FAILURE(start_second_peer());
   expect_ping(Where::kLan, "10.8.1.2");
@@ -504,6 +505,24 @@ TEST_F(WgToolsLabTest, ListenPortSetconfReplacesPeersSyncconfRestores) {
   expect_ping(Where::kLan, "10.8.1.2");
   expect_ping(Where::kLan, "10.8.2.2");
   EXPECT_EQ(handshakes(second_pub_), hs_second) << "syncconf touched an unchanged peer";
+
+  // A new private key: a new identity. The remote, which knows the old
+  // public key, can no longer reach us; told the new one, it can.
+  const std::string new_key = write_secret("gateway-new.key", genkey());
+  const std::string new_pub = pubkey_of(new_key);
+  wg({"set", name_, "private-key", new_key});
+  d = dump();
+  EXPECT_EQ(d.public_key, new_pub) << d.text;
+  EXPECT_NE(wg({"show", name_}).find("public key: " + new_pub), std::string::npos);
+  expect_no_ping(Where::kLan, "10.8.1.2");
+  ASSERT_EQ(lab_.exec(Where::kRemote, {"wg", "set", lab_.env("WG_IF"), "peer", lab_.env("GW_PUB"),
+                                       "remove", "peer", new_pub, "allowed-ips",
+                                       "10.8.0.0/24,fd00:8::/64", "endpoint", "192.0.2.1:51825"},
+                      &out),
+            0)
+      << out;
+  expect_ping(Where::kLan, "10.8.1.2");
+  expect_ping(Where::kRemote, "10.8.0.2");
 }
 
 TEST_F(WgToolsLabTest, SighupReloadDuringATransfer) {
