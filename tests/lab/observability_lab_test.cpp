@@ -15,6 +15,7 @@
 //              busy ratio, HELP/TYPE lines; other paths 404
 //   log        the control plane's lines: ISO 8601 UTC time, level, the peer
 //              going up; no private key or preshared key anywhere in it
+//   reload     SIGHUP moves the metrics port and changes the log level
 //
 // Needs what gateway_lab_test needs, plus dpdk-telemetry.py and dpdk-dumpcap
 // (Debian's dpdk-dev) and curl; a missing one fails the test with its name.
@@ -496,6 +497,55 @@ TEST_F(ObservabilityLab, MetricsEndpointAndLogAfterTraffic) {
     EXPECT_EQ(log.find(key.substr(0, 12)), std::string::npos)
         << secret_file << " prefix in the log";
   }
+}
+
+// SIGHUP re-reads `metrics:` and `log:`: the page moves to the new port (the
+// old one is closed) and the new level holds from the reload on.
+TEST_F(ObservabilityLab, ReloadMovesTheMetricsPortAndChangesTheLogLevel) {
+  const std::string config_path = lab_.dir() + "/gateway.yaml";
+  std::string config = read_text(config_path);
+  const std::string old_section =
+      "metrics:\n  port: " + std::to_string(kMetricsPort) + "\nlog:\n  level: debug\n";
+  const size_t at = config.find(old_section);
+  ASSERT_NE(at, std::string::npos) << config;
+  const unsigned new_port = kMetricsPort + 1;
+  config.replace(at, old_section.size(),
+                 "metrics:\n  port: " + std::to_string(new_port) + "\nlog:\n  level: warning\n");
+  std::ofstream(config_path, std::ios::trunc) << config;
+
+  std::string error;
+  ASSERT_TRUE(lab_.send_signal(GatewayProcess::kControlplane, SIGHUP, &error)) << error;
+  const std::string new_url = "http://127.0.0.1:" + std::to_string(new_port) + "/metrics";
+  std::string page;
+  bool served = false;
+  for (int i = 0; i < 50 && !served; ++i) {  // the reload is asynchronous: wait for it
+    served =
+        lab_.exec(Where::kGateway, {"curl", "-sS", "-i", "--max-time", "5", new_url}, &page) == 0 &&
+        page.rfind("HTTP/1.0 200 OK", 0) == 0;
+    if (!served) sleep_ms(100);
+  }
+  ASSERT_TRUE(served) << "nothing on the new port after SIGHUP:\n" << page;
+  std::string old;
+  EXPECT_NE(lab_.exec(Where::kGateway,
+                      {"curl", "-sS", "--max-time", "5",
+                       "http://127.0.0.1:" + std::to_string(kMetricsPort) + "/metrics"},
+                      &old),
+            0)
+      << "the old port still answers:\n"
+      << old;
+
+  // Traffic after the reload: an info line (a new handshake would log one)
+  // must not appear at level warning; the reload's own summary is info too.
+  std::string out;
+  ASSERT_EQ(lab_.ping(Where::kLan, "10.8.1.2", 3, 10, &out), 0) << out;
+  const std::string log = read_text(lab_.dir() + "/controlplane.log");
+  SCOPED_TRACE("controlplane.log:\n" + log);
+  const size_t moved = log.find(" info: metrics on " + new_url + "\n");
+  ASSERT_NE(moved, std::string::npos);
+  const std::string after = log.substr(moved);
+  EXPECT_EQ(after.find(" info: reloaded "), std::string::npos);
+  EXPECT_EQ(after.find(" debug: "), std::string::npos);
+  EXPECT_TRUE(lab_.running(GatewayProcess::kControlplane));
 }
 
 }  // namespace
