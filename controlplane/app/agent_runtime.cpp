@@ -51,7 +51,9 @@ const char* restart_only_change(const config::Config& now, const config::Config&
   return nullptr;
 }
 
-const char* handshake_role(bool as_initiator) { return as_initiator ? "initiator" : "responder"; }
+const char* handshake_role(bool as_initiator) {
+  return as_initiator ? "initiator" : "responder";
+}
 
 }  // namespace
 
@@ -75,7 +77,9 @@ Result<std::unique_ptr<Agent>> Agent::create(config::Config cfg, shm::SharedStat
 
 Agent::~Agent() = default;
 
-const std::string& Agent::uapi_path() const noexcept { return uapi_->path(); }
+const std::string& Agent::uapi_path() const noexcept {
+  return uapi_->path();
+}
 
 Result<void> Agent::open_metrics(uint16_t port) {
   auto server = MetricsServer::listen(port);
@@ -285,10 +289,9 @@ int Agent::set(const uapi::SetRequest& request) {
     for (uint32_t i = 0; i < device_->peer_count(); ++i) {
       if (!device_->peer_live(i)) continue;
       const crypto::PublicKey key = device_->peer_view(i).public_key;
-      const bool named = std::any_of(request.peers.begin(), request.peers.end(),
-                                     [&](const uapi::PeerChange& c) {
-                                       return !c.remove && c.public_key == key;
-                                     });
+      const bool named =
+          std::any_of(request.peers.begin(), request.peers.end(),
+                      [&](const uapi::PeerChange& c) { return !c.remove && c.public_key == key; });
       if (!named) device_->remove_peer(i, now_ns, outbox_);
     }
   }

@@ -141,7 +141,8 @@ bool parse_set(std::string_view body, SetRequest* set, Failure* failure) {
     }
 
     if (key == "public_key") {
-      if (set->peers.size() >= kMaxPeerChanges) return fail("too many peers in one request", key, E2BIG);
+      if (set->peers.size() >= kMaxPeerChanges)
+        return fail("too many peers in one request", key, E2BIG);
       PeerChange& change = set->peers.emplace_back();
       if (!parse_key(value, change.public_key.data())) return fail("expected 64 hex digits", key);
       peer = &change;
@@ -167,7 +168,8 @@ bool parse_set(std::string_view body, SetRequest* set, Failure* failure) {
         if (!parse_number(value, 0xffffffffULL, &number)) return fail("expected a number", key);
         if (number != 0) return fail("fwmark is not supported by this gateway", key, EOPNOTSUPP);
       } else if (key == "replace_peers") {
-        if (!parse_bool_true(value, &set->replace_peers)) return fail("expected true or false", key);
+        if (!parse_bool_true(value, &set->replace_peers))
+          return fail("expected true or false", key);
       } else {
         return fail("unknown device key", key);
       }
@@ -258,7 +260,8 @@ ParseResult parse_request(std::string_view text) {
   Request request;
   request.kind = RequestKind::kSet;
   Failure failure;
-  if (!parse_set(rest, &request.set, &failure)) return fail(failure.error, std::move(failure.message));
+  if (!parse_set(rest, &request.set, &failure))
+    return fail(failure.error, std::move(failure.message));
   result.request.emplace(std::move(request));
   return result;
 }

@@ -33,10 +33,10 @@ struct PeerChange {
   bool update_only = false;  // update_only=true: ignore the change if the peer does not exist
   // preshared_key=: a set key; an all-zero key means "no preshared key" (as wg sends it).
   std::optional<crypto::Key> preshared_key;
-  std::optional<config::Endpoint> endpoint;            // endpoint=IP:PORT / [IPv6]:PORT
-  std::optional<uint16_t> persistent_keepalive;        // persistent_keepalive_interval=, 0 = off
-  bool replace_allowed_ips = false;                    // replace_allowed_ips=true
-  std::vector<config::Prefix> allowed_ips;             // allowed_ip=, canonical, in order
+  std::optional<config::Endpoint> endpoint;      // endpoint=IP:PORT / [IPv6]:PORT
+  std::optional<uint16_t> persistent_keepalive;  // persistent_keepalive_interval=, 0 = off
+  bool replace_allowed_ips = false;              // replace_allowed_ips=true
+  std::vector<config::Prefix> allowed_ips;       // allowed_ip=, canonical, in order
 };
 
 struct SetRequest {

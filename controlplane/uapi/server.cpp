@@ -66,7 +66,8 @@ void note(std::string* message, const std::string& text) {
 
 }  // namespace
 
-Result<std::unique_ptr<Server>> Server::listen(std::string_view name, const ServerOptions& options) {
+Result<std::unique_ptr<Server>> Server::listen(std::string_view name,
+                                               const ServerOptions& options) {
   if (!valid_name(name)) {
     return make_error(Errc::kInvalidArgument, "uapi: interface name unusable as a socket name");
   }
@@ -216,8 +217,8 @@ void Server::answer(Client& c, Backend& backend, std::string* message) {
     if (c.in.size() > options_.max_request) {
       c.out = format_errno(EMSGSIZE);
       c.closing = true;
-      note(message, "a request exceeded " + std::to_string(options_.max_request) +
-                        " bytes; disconnected");
+      note(message,
+           "a request exceeded " + std::to_string(options_.max_request) + " bytes; disconnected");
     }
     return;
   }

@@ -30,8 +30,8 @@ namespace wirespeed::controlplane::uapi {
 
 struct ServerOptions {
   std::string directory = "/var/run/wireguard";  // tests use a temporary one
-  size_t max_request = 1 << 20;  // bytes of one request, its blank line included
-  unsigned max_clients = 16;     // connections beyond it are closed at once
+  size_t max_request = 1 << 20;                  // bytes of one request, its blank line included
+  unsigned max_clients = 16;                     // connections beyond it are closed at once
   uint64_t idle_timeout_ns = 10ULL * 1000 * 1000 * 1000;  // without a byte in either direction
 };
 

@@ -35,9 +35,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <map>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -51,7 +51,9 @@ constexpr uint64_t kMiB = 1024 * 1024;
 constexpr int kTransferTimeoutMs = 120 * 1000;
 constexpr const char* kSecondPort = "51830";
 
-void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+void sleep_ms(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+}
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path);
@@ -176,12 +178,14 @@ class WgToolsLabTest : public ::testing::Test {
   void expect_ping(Where from, const std::string& to, const std::string& source = "") {
     std::string out;
     EXPECT_EQ(lab_.ping(from, to, 3, 10, &out, source), 0)
-        << "ping " << to << " from " << lab_.namespace_of(from) << " failed:\n" << out;
+        << "ping " << to << " from " << lab_.namespace_of(from) << " failed:\n"
+        << out;
   }
   void expect_no_ping(Where from, const std::string& to) {
     std::string out;
     EXPECT_NE(lab_.ping(from, to, 3, 3, &out), 0)
-        << "ping " << to << " from " << lab_.namespace_of(from) << " got replies:\n" << out;
+        << "ping " << to << " from " << lab_.namespace_of(from) << " got replies:\n"
+        << out;
   }
 
   ShowState show() {
@@ -216,8 +220,8 @@ class WgToolsLabTest : public ::testing::Test {
     remote({"ip", "link", "set", second_if_, "up"});
     remote({"ip", "rule", "add", "from", "10.8.2.2", "table", "102"});
     remote({"ip", "route", "add", "10.8.0.0/24", "dev", second_if_, "table", "102"});
-    ASSERT_EQ(lab_.exec(Where::kLan, {"ip", "route", "add", "10.8.2.0/24", "via", "10.8.0.1"}, &out),
-              0)
+    ASSERT_EQ(
+        lab_.exec(Where::kLan, {"ip", "route", "add", "10.8.2.0/24", "via", "10.8.0.1"}, &out), 0)
         << out;
   }
 
@@ -236,8 +240,8 @@ class WgToolsLabTest : public ::testing::Test {
     timeval tv{3, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     for (size_t at = 0; at < bytes.size();) {
-      const ssize_t n = send(fd, bytes.data() + at, std::min<size_t>(65536, bytes.size() - at),
-                             MSG_NOSIGNAL);
+      const ssize_t n =
+          send(fd, bytes.data() + at, std::min<size_t>(65536, bytes.size() - at), MSG_NOSIGNAL);
       if (n <= 0) break;  // the server hung up on us; its reply may still be there
       at += static_cast<size_t>(n);
     }
@@ -306,8 +310,9 @@ TEST_F(WgToolsLabTest, ShowDumpShowconfSetconfAndMalformedRequests) {
 
   // 20 pings of 1000 bytes each way: both counters grow by at least that.
   std::string out;
-  ASSERT_EQ(lab_.exec(Where::kLan, {"ping", "-n", "-q", "-c", "20", "-i", "0.05", "-s", "1000",
-                                    "-w", "10", "10.8.1.2"},
+  ASSERT_EQ(lab_.exec(Where::kLan,
+                      {"ping", "-n", "-q", "-c", "20", "-i", "0.05", "-s", "1000", "-w", "10",
+                       "10.8.1.2"},
                       &out),
             0)
       << out;
@@ -346,7 +351,8 @@ TEST_F(WgToolsLabTest, ShowDumpShowconfSetconfAndMalformedRequests) {
       {"set=1\nlisten_port=0\n\n", "errno=-22\n\n"},
       {"set=1\nlisten_port=70000\n\n", "errno=-22\n\n"},
       {"set=1\npublic_key=zz\n\n", "errno=-22\n\n"},
-      {"set=1\npublic_key=" + std::string(64, 'a') + "\nallowed_ip=10.0.0.0/99\n\n", "errno=-22\n\n"},
+      {"set=1\npublic_key=" + std::string(64, 'a') + "\nallowed_ip=10.0.0.0/99\n\n",
+       "errno=-22\n\n"},
       {"set=1\nprivate_key=" + std::string(64, '0') + "\n\n", "errno=-22\n\n"},
       {std::string("\0\xff\x01garbage\n", 11), "errno=-22\n\n"},
       {std::string(2 * kMiB, 'a'), "errno=-" + std::to_string(EMSGSIZE) + "\n\n"},
@@ -449,8 +455,8 @@ TEST_F(WgToolsLabTest, SetAddsChangesAndRemovesAPeerOthersKeepTheirSession) {
     EXPECT_EQ(run_command({"wg", "genpsk"}, &psk), 0);
     return trim(psk);
   }());
-  ASSERT_EQ(lab_.exec(Where::kRemote, {"wg", "set", second_if_, "peer", gw, "preshared-key", psk_path},
-                      &out),
+  ASSERT_EQ(lab_.exec(Where::kRemote,
+                      {"wg", "set", second_if_, "peer", gw, "preshared-key", psk_path}, &out),
             0)
       << out;
   wg({"set", name_, "peer", second_pub_, "allowed-ips", "10.8.2.0/24", "endpoint",
@@ -475,18 +481,19 @@ TEST_F(WgToolsLabTest, ListenPortSetconfSyncconfAndANewPrivateKey) {
   ASSERT_EQ(lab_.exec(Where::kRemote, {"wg", "show", lab_.env("WG_IF"), "endpoints"}, &out), 0);
   EXPECT_NE(out.find(lab_.env("GW_PUB") + "\t192.0.2.1:51825"), std::string::npos) << out;
   expect_ping(Where::kRemote, "10.8.0.2");
-  ASSERT_EQ(lab_.exec(Where::kRemote, {"wg", "set", second_if_, "peer", lab_.env("GW_PUB"),
-                                       "endpoint", "192.0.2.1:51825"},
+  ASSERT_EQ(lab_.exec(Where::kRemote,
+                      {"wg", "set", second_if_, "peer", lab_.env("GW_PUB"), "endpoint",
+                       "192.0.2.1:51825"},
                       &out),
             0)
       << out;
 
   // setconf = replace_peers: a file with only the second peer drops the first.
   const std::string priv = trim(read_text(lab_.dir() + "/gateway.key"));
-  const std::string only_second = "[Interface]\nPrivateKey = " + priv +
-                                  "\nListenPort = 51825\n\n[Peer]\nPublicKey = " + second_pub_ +
-                                  "\nAllowedIPs = 10.8.2.0/24\nEndpoint = 192.0.2.2:" +
-                                  kSecondPort + "\n";
+  const std::string only_second =
+      "[Interface]\nPrivateKey = " + priv +
+      "\nListenPort = 51825\n\n[Peer]\nPublicKey = " + second_pub_ +
+      "\nAllowedIPs = 10.8.2.0/24\nEndpoint = 192.0.2.2:" + kSecondPort + "\n";
   wg({"setconf", name_, write_secret("only-second.conf", only_second)});
   Dump d = dump();
   EXPECT_EQ(d.peers.count(remote), 0u) << d.text;
@@ -515,11 +522,12 @@ TEST_F(WgToolsLabTest, ListenPortSetconfSyncconfAndANewPrivateKey) {
   EXPECT_EQ(d.public_key, new_pub) << d.text;
   EXPECT_NE(wg({"show", name_}).find("public key: " + new_pub), std::string::npos);
   expect_no_ping(Where::kLan, "10.8.1.2");
-  ASSERT_EQ(lab_.exec(Where::kRemote, {"wg", "set", lab_.env("WG_IF"), "peer", lab_.env("GW_PUB"),
-                                       "remove", "peer", new_pub, "allowed-ips",
-                                       "10.8.0.0/24,fd00:8::/64", "endpoint", "192.0.2.1:51825"},
-                      &out),
-            0)
+  ASSERT_EQ(
+      lab_.exec(Where::kRemote,
+                {"wg", "set", lab_.env("WG_IF"), "peer", lab_.env("GW_PUB"), "remove", "peer",
+                 new_pub, "allowed-ips", "10.8.0.0/24,fd00:8::/64", "endpoint", "192.0.2.1:51825"},
+                &out),
+      0)
       << out;
   expect_ping(Where::kLan, "10.8.1.2");
   expect_ping(Where::kRemote, "10.8.0.2");
@@ -532,7 +540,9 @@ TEST_F(WgToolsLabTest, SighupReloadDuringATransfer) {
   const std::string config = lab_.dir() + "/gateway.yaml";
   const std::string original = read_text(config);
   const size_t log_start = read_text(lab_.dir() + "/controlplane.log").size();
-  const auto log_since = [&] { return read_text(lab_.dir() + "/controlplane.log").substr(log_start); };
+  const auto log_since = [&] {
+    return read_text(lab_.dir() + "/controlplane.log").substr(log_start);
+  };
   const auto wait_log = [&](const std::string& what) {
     for (int i = 0; i < 100; ++i) {
       if (log_since().find(what) != std::string::npos) return true;

@@ -100,11 +100,12 @@ TEST(UapiParse, SetEveryKeyAsWgWritesIt) {
 }
 
 TEST(UapiParse, SeveralPeersRemoveUpdateOnlyIpv6EndpointHostBits) {
-  const std::string text = "set=1\npublic_key=" + key_hex(2) + "\nremove=true\npublic_key=" +
-                           key_hex(4) +
+  const std::string text = "set=1\npublic_key=" + key_hex(2) +
+                           "\nremove=true\npublic_key=" + key_hex(4) +
                            "\nupdate_only=true\nprotocol_version=1\n"
                            "endpoint=[2001:db8::2]:443\nallowed_ip=10.8.1.7/24\n"
-                           "preshared_key=" + std::string(64, '0') + "\nfwmark=0\n\n";
+                           "preshared_key=" +
+                           std::string(64, '0') + "\nfwmark=0\n\n";
   // fwmark after a public_key is a peer key: unknown there.
   EXPECT_EQ(parse_request(text).error, EINVAL);
   const std::string ok = text.substr(0, text.size() - std::strlen("fwmark=0\n\n")) + "\n";
@@ -145,11 +146,11 @@ TEST(UapiParse, MalformedRequestsGetTheirErrno) {
   const std::string pk = "public_key=" + key_hex(2) + "\n";
   const Malformed table[] = {
       {1, "", EPROTO},
-      {2, "get=1\n", EPROTO},                         // no blank line
+      {2, "get=1\n", EPROTO},  // no blank line
       {3, "get=1", EPROTO},
       {4, "get=2\n\n", EINVAL},
       {5, "GET=1\n\n", EINVAL},
-      {6, "get=1\nlisten_port=1\n\n", EINVAL},        // get takes nothing
+      {6, "get=1\nlisten_port=1\n\n", EINVAL},  // get takes nothing
       {7, "hello\n\n", EINVAL},
       {8, "\n\n", EINVAL},
       {9, "set=1\nlisten_port=0\n\n", EINVAL},
@@ -160,7 +161,7 @@ TEST(UapiParse, MalformedRequestsGetTheirErrno) {
       {14, "set=1\nlisten_port=\n\n", EINVAL},
       {15, "set=1\nlisten_port\n\n", EINVAL},
       {16, "set=1\nprivate_key=" + key_hex(1).substr(2) + "\n\n", EINVAL},  // 62 digits
-      {17, "set=1\nprivate_key=" + key_hex(1) + "00\n\n", EINVAL},         // 66 digits
+      {17, "set=1\nprivate_key=" + key_hex(1) + "00\n\n", EINVAL},          // 66 digits
       {18, "set=1\nprivate_key=" + std::string(63, '0') + "g\n\n", EINVAL},
       {19, "set=1\nprivate_key=" + std::string(64, '0') + "\n\n", EINVAL},  // all zero
       {20, "set=1\nfwmark=7\n\n", EOPNOTSUPP},
@@ -190,9 +191,10 @@ TEST(UapiParse, MalformedRequestsGetTheirErrno) {
       {44, "set=1\n" + pk + "Endpoint=192.0.2.2:1\n\n", EINVAL},
       {45, "set=1\r\n\r\n", EPROTO},  // no blank line: \r is not a line end
       {46, "set=1\nlisten_port=1\r\n\n", EINVAL},
-      {47, "set=1\nlisten_port=1\n\nget=1\n\n", EPROTO},  // two requests in one
+      {47, "set=1\nlisten_port=1\n\nget=1\n\n", EPROTO},           // two requests in one
       {48, "set=1\n" + std::string(300, 'a') + "=1\n\n", EINVAL},  // line too long
-      {49, std::string("set=1\nlisten_\0port=1\n\n", sizeof("set=1\nlisten_\0port=1\n\n") - 1), EINVAL},
+      {49, std::string("set=1\nlisten_\0port=1\n\n", sizeof("set=1\nlisten_\0port=1\n\n") - 1),
+       EINVAL},
   };
   for (const Malformed& m : table) {
     ParseResult r = parse_request(m.text);
@@ -250,9 +252,15 @@ TEST(UapiParse, RandomMutationsNeverCrash) {
       const size_t at = next() % text.size();
       const char c = alphabet[next() % (sizeof(alphabet) - 1)];
       switch (next() % 3) {
-        case 0: text[at] = c; break;
-        case 1: text.insert(text.begin() + static_cast<std::ptrdiff_t>(at), c); break;
-        default: text.erase(at, 1 + next() % 8); break;
+        case 0:
+          text[at] = c;
+          break;
+        case 1:
+          text.insert(text.begin() + static_cast<std::ptrdiff_t>(at), c);
+          break;
+        default:
+          text.erase(at, 1 + next() % 8);
+          break;
       }
     }
     if (i % 10 == 0) {  // pure noise
@@ -309,8 +317,8 @@ TEST(UapiFormat, GetReplyIsByteExact) {
 
   const std::string zero(64, '0');
   const std::string want =
-      "private_key=" + key_hex(0x10) + "\nlisten_port=51820\n" +
-      "public_key=" + key_hex(0x40) + "\npreshared_key=ff" + std::string(62, '0') +
+      "private_key=" + key_hex(0x10) + "\nlisten_port=51820\n" + "public_key=" + key_hex(0x40) +
+      "\npreshared_key=ff" + std::string(62, '0') +
       "\nprotocol_version=1\nendpoint=192.0.2.2:51820\n"
       "last_handshake_time_sec=1700000000\nlast_handshake_time_nsec=123456789\n"
       "tx_bytes=5678\nrx_bytes=1234\npersistent_keepalive_interval=25\n"

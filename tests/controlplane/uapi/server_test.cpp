@@ -91,7 +91,8 @@ class UapiServerTest : public ::testing::Test {
         break;
       }
       int seen = 0;
-      for (size_t at = got.find("errno="); at != std::string::npos; at = got.find("errno=", at + 1)) {
+      for (size_t at = got.find("errno="); at != std::string::npos;
+           at = got.find("errno=", at + 1)) {
         if (got.find("\n\n", at) != std::string::npos) ++seen;
       }
       if (seen >= replies) break;
