@@ -21,6 +21,7 @@ constexpr int kBacklog = 16;
 constexpr unsigned kAcceptsPerPoll = 16;
 constexpr unsigned kRoundsPerPoll = 4;  // reads/answers per client per poll
 constexpr size_t kReadChunk = 64 * 1024;
+constexpr uint64_t kAcceptNoteInterval = 1000ULL * 1000 * 1000;
 
 bool valid_name(std::string_view name) {
   // What wg accepts as an interface name (IFNAMSIZ - 1) that is also a safe
@@ -163,13 +164,20 @@ void Server::accept_clients(uint64_t now_ns, std::string* message) {
     const int fd = accept4(fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-        note(message, std::string("accept: ") + std::strerror(errno));
+        // EMFILE and the like repeat every poll until they clear: once a second.
+        if (now_ns >= next_accept_note_ns_) {
+          note(message, std::string("accept: ") + std::strerror(errno));
+          next_accept_note_ns_ = now_ns + kAcceptNoteInterval;
+        }
       }
       return;
     }
     if (clients_.size() >= options_.max_clients) {
       close(fd);
-      note(message, "too many UAPI clients at once; one refused");
+      if (now_ns >= next_accept_note_ns_) {
+        note(message, "too many UAPI clients at once; refusing more");
+        next_accept_note_ns_ = now_ns + kAcceptNoteInterval;
+      }
       continue;
     }
     auto c = std::make_unique<Client>();

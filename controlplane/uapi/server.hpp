@@ -77,7 +77,8 @@ class Server {
   int fd_ = -1;
   std::string path_;
   ServerOptions options_;
-  uint64_t ino_ = 0;  // of the socket we bound: removed on exit only if still ours
+  uint64_t ino_ = 0;                  // of the socket we bound: removed on exit only if still ours
+  uint64_t next_accept_note_ns_ = 0;  // accept problems are logged at most once a second
   std::vector<std::unique_ptr<Client>> clients_;
 };
 

@@ -270,6 +270,17 @@ TEST_F(UapiServerTest, ClientsBeyondTheLimitAreClosed) {
   poll_once();
   const int c = connect_client();
   EXPECT_TRUE(closed_by_server(c));
+  // Many more in the same second: each closed, the log told once.
+  int extra[5];
+  for (int& fd : extra) fd = connect_client();
+  for (int fd : extra) EXPECT_TRUE(closed_by_server(fd));
+  for (int fd : extra) close(fd);
+  size_t notes = 0;
+  for (size_t at = messages_.find("refusing more"); at != std::string::npos;
+       at = messages_.find("refusing more", at + 1)) {
+    ++notes;
+  }
+  EXPECT_EQ(notes, 1u) << messages_;
   send_text(a, "get=1\n\n");
   EXPECT_EQ(exchange(a), "listen_port=51820\nerrno=0\n\n");
   close(a);
