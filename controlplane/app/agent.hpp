@@ -34,9 +34,11 @@ class Agent final : public uapi::Backend {
  public:
   // Builds the Device from `cfg` and opens the UAPI socket (and the metrics
   // port when configured). Fails with a message when another control plane
-  // serves the socket or a port cannot be bound.
+  // serves the socket or a port cannot be bound. `uapi_options`: where the
+  // socket goes (tests use a temporary directory).
   static Result<std::unique_ptr<Agent>> create(config::Config cfg,
-                                               dataplane::shm::SharedState& state);
+                                               dataplane::shm::SharedState& state,
+                                               const uapi::ServerOptions& uapi_options = {});
   ~Agent() override;
 
   // Installs the configured peers, or adopts what a running dataplane

@@ -57,7 +57,8 @@ const char* handshake_role(bool as_initiator) {
 
 }  // namespace
 
-Result<std::unique_ptr<Agent>> Agent::create(config::Config cfg, shm::SharedState& state) {
+Result<std::unique_ptr<Agent>> Agent::create(config::Config cfg, shm::SharedState& state,
+                                             const uapi::ServerOptions& uapi_options) {
   set_log_level(cfg.log_level);
   std::unique_ptr<Agent> agent(new Agent(std::move(cfg), state));
   device::DeviceOptions opts;
@@ -65,7 +66,7 @@ Result<std::unique_ptr<Agent>> Agent::create(config::Config cfg, shm::SharedStat
   auto dev = device::Device::create(agent->cfg_, std::move(opts));
   if (!dev) return dev.error();
   agent->device_ = std::move(*dev);
-  auto server = uapi::Server::listen(agent->cfg_.name);
+  auto server = uapi::Server::listen(agent->cfg_.name, uapi_options);
   if (!server) return server.error();
   agent->uapi_ = std::move(*server);
   if (agent->cfg_.metrics_port != 0) {
