@@ -12,10 +12,12 @@
 #include <rte_errno.h>
 #include <rte_ring.h>
 #include <sodium.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -92,8 +94,10 @@ class AgentUapiTest : public ::testing::Test {
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
     crypto::PrivateKey priv = crypto::generate_private_key();
-    config::LoadResult loaded = config::load_config_text(
-        config_text(base64_of(priv.data()), base64_of(first_.data())), "agent.yaml", dir_);
+    yaml_ = config_text(base64_of(priv.data()), base64_of(first_.data()));
+    path_ = dir_ + "/agent.yaml";
+    write_config(yaml_);
+    config::LoadResult loaded = config::load_config(path_);
     ASSERT_TRUE(loaded.config) << loaded.error.to_string();
     shm::StateZone& zone = EalEnvironment::state().zone();
     zone.header.dataplane_pid = static_cast<uint32_t>(getpid());
@@ -110,6 +114,12 @@ class AgentUapiTest : public ::testing::Test {
     agent_.reset();
     drain();
     std::system(("rm -rf " + dir_).c_str());
+  }
+
+  void write_config(const std::string& text) {
+    const mode_t old = umask(077);
+    std::ofstream(path_) << text;
+    umask(old);
   }
 
   std::vector<shm::RingMessage> drain() {
@@ -136,7 +146,7 @@ class AgentUapiTest : public ::testing::Test {
   }
 
   const crypto::PublicKey first_ = public_of(1);
-  std::string dir_;
+  std::string dir_, path_, yaml_;
   std::unique_ptr<Agent> agent_;
 };
 
@@ -290,6 +300,48 @@ TEST_F(AgentUapiTest, AnEventForASlotsPreviousPeerIsIgnored) {
   EXPECT_EQ(e.family, 4);
   EXPECT_EQ(e.addr[3], 78);
   drain();
+}
+
+// SIGHUP: the file's difference applies; what only a restart can change,
+// or a file that does not load, is refused whole.
+TEST_F(AgentUapiTest, ReloadAppliesTheDifferenceOrNothing) {
+  const uint64_t now = monotonic_ns();
+  EXPECT_TRUE(agent_->reload(now));
+  EXPECT_TRUE(drain().empty()) << "reloading the same file changed something";
+
+  std::string next = yaml_;
+  next.replace(next.find("listen_port: 51820"), 18, "listen_port: 51821");
+  next += "  - name: second\n    public_key: " + base64_of(public_of(7).data()) +
+          "\n    allowed_ips: [10.8.7.0/24]\n";
+  write_config(next);
+  EXPECT_TRUE(agent_->reload(now));
+  std::vector<shm::RingMessage> cmds = drain();
+  EXPECT_EQ(count(cmds, shm::MessageKind::kCmdListenPortSet), 1u);
+  EXPECT_EQ(count(cmds, shm::MessageKind::kCmdPeerSet), 1u);
+  EXPECT_EQ(count(cmds, shm::MessageKind::kCmdPeerRemove), 0u);
+  EXPECT_EQ(agent_->get().peers.size(), 2u);
+  EXPECT_EQ(agent_->get().listen_port, 51821);
+
+  // A restart-only change, and with it a peer removal: neither happens.
+  std::string mtu = yaml_;
+  mtu.replace(mtu.find("listen_port: 51820"), 18, "listen_port: 51820\n  mtu: 1300");
+  write_config(mtu);
+  EXPECT_FALSE(agent_->reload(now));
+  EXPECT_TRUE(drain().empty());
+  EXPECT_EQ(agent_->get().peers.size(), 2u);
+  EXPECT_EQ(agent_->get().listen_port, 51821);
+
+  write_config(yaml_ + "colour: blue\n");
+  EXPECT_FALSE(agent_->reload(now));
+  EXPECT_TRUE(drain().empty());
+  EXPECT_EQ(agent_->get().peers.size(), 2u);
+
+  write_config(yaml_);  // back to the first file: the second peer goes
+  EXPECT_TRUE(agent_->reload(now));
+  cmds = drain();
+  EXPECT_EQ(count(cmds, shm::MessageKind::kCmdPeerRemove), 1u);
+  EXPECT_EQ(agent_->get().peers.size(), 1u);
+  EXPECT_EQ(agent_->get().listen_port, 51820);
 }
 
 }  // namespace
