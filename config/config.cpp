@@ -25,12 +25,14 @@ namespace {
 
 using detail::Place;
 
-constexpr std::string_view kTopKeys[] = {"interface", "dataplane", "peers"};
+constexpr std::string_view kTopKeys[] = {"interface", "dataplane", "peers", "metrics", "log"};
 constexpr std::string_view kInterfaceKeys[] = {"name", "private_key", "private_key_file",
                                                "listen_port", "mtu"};
 constexpr std::string_view kDataplaneKeys[] = {"file_prefix", "eal", "workers", "outer", "inner"};
 constexpr std::string_view kOuterKeys[] = {"port", "queues", "address", "gateway"};
 constexpr std::string_view kInnerKeys[] = {"port", "queues", "address"};
+constexpr std::string_view kMetricsKeys[] = {"port"};
+constexpr std::string_view kLogKeys[] = {"level"};
 constexpr std::string_view kPeerKeys[] = {
     "name",     "public_key",  "preshared_key",       "preshared_key_file",
     "endpoint", "allowed_ips", "persistent_keepalive"};
@@ -143,6 +145,8 @@ class Loader {
   bool read_peers(const Value& v, Config& c);
   bool read_peer(const Value& v, const Config& c, size_t index, PeerConfig& peer);
   bool check_mtu(const Config& c);
+  bool read_metrics(const Value& v, Config& c);
+  bool read_log(const Value& v, Config& c);
 
   void note_v6(const Value& v) {
     if (first_v6_.empty()) first_v6_ = v.path + " at line " + std::to_string(v.place.line);
@@ -483,6 +487,26 @@ bool Loader::read_peers(const Value& v, Config& c) {
   });
 }
 
+// metrics: {port: N}: the Prometheus endpoint on 127.0.0.1:N. The section
+// present means on, so it must name its port.
+bool Loader::read_metrics(const Value& v, Config& c) {
+  Section s;
+  if (!open_section(v, kMetricsKeys, s) || !require(s, "port")) return false;
+  return read_u16(s.find("port")->value, 1, 65535, c.metrics_port);
+}
+
+bool Loader::read_log(const Value& v, Config& c) {
+  Section s;
+  if (!open_section(v, kLogKeys, s)) return false;
+  if (const Section::Entry* e = s.find("level")) {
+    const Value& level = e->value;
+    if (!level.node.IsScalar() || !detail::parse_log_level(level.node.Scalar(), c.log_level)) {
+      return expected(level, "one of error, warning, info, debug");
+    }
+  }
+  return true;
+}
+
 bool Loader::check_mtu(const Config& c) {
   if (first_v6_.empty() || c.mtu >= kMinMtuV6) return true;
   return fail(mtu_place_, "interface.mtu",
@@ -498,6 +522,12 @@ bool Loader::load(const YAML::Node& root, Config& c) {
   if (!read_dataplane(s.find("dataplane")->value, c)) return false;
   if (const Section::Entry* e = s.find("peers")) {
     if (!read_peers(e->value, c)) return false;
+  }
+  if (const Section::Entry* e = s.find("metrics")) {
+    if (!read_metrics(e->value, c)) return false;
+  }
+  if (const Section::Entry* e = s.find("log")) {
+    if (!read_log(e->value, c)) return false;
   }
   return check_mtu(c);
 }

@@ -52,6 +52,9 @@ struct PeerConfig {
   uint16_t persistent_keepalive = 0;  // seconds, 0 = off
 };
 
+// How much the control plane logs (log.level: error | warning | info | debug).
+enum class LogLevel : uint8_t { kError = 0, kWarning = 1, kInfo = 2, kDebug = 3 };
+
 struct Config {
   std::string source_path;  // the file it was loaded from
 
@@ -70,6 +73,12 @@ struct Config {
 
   // peers:
   std::vector<PeerConfig> peers;
+
+  // metrics: (optional) the Prometheus text endpoint, http://127.0.0.1:PORT/metrics
+  uint16_t metrics_port = 0;  // 0 = off
+
+  // log: (optional)
+  LogLevel log_level = LogLevel::kInfo;
 };
 
 // The error of a failed load: "FILE:LINE:COLUMN: message" when the problem has

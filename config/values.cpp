@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <utility>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -100,6 +101,22 @@ std::optional<uint32_t> parse_decimal(std::string_view text) {
     n = n * 10 + static_cast<uint32_t>(c - '0');
   }
   return n;
+}
+
+bool parse_log_level(std::string_view text, LogLevel& out) {
+  static constexpr std::pair<std::string_view, LogLevel> kLevels[] = {
+      {"error", LogLevel::kError},
+      {"warning", LogLevel::kWarning},
+      {"info", LogLevel::kInfo},
+      {"debug", LogLevel::kDebug},
+  };
+  for (const auto& [name, level] : kLevels) {
+    if (text == name) {
+      out = level;
+      return true;
+    }
+  }
+  return false;
 }
 
 bool is_interface_name(std::string_view name) {

@@ -39,6 +39,9 @@ std::string printable(std::string_view text);
 // neither, so what the operator sees is what the gateway gets.
 std::optional<uint32_t> parse_decimal(std::string_view text);
 
+// "error", "warning", "info" or "debug" (exactly, lower case) into `out`.
+bool parse_log_level(std::string_view text, LogLevel& out);
+
 // 1..15 characters of [A-Za-z0-9_=+.-] (the kernel's IFNAMSIZ, and what the
 // UAPI socket name may hold).
 bool is_interface_name(std::string_view name);

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "controlplane/app/log.hpp"
 #include "dataplane/app/gateway_config.hpp"
 #include "dataplane/net/frame.hpp"
 
@@ -49,11 +50,10 @@ std::optional<device::AdoptedKeypair> adopt_keypair(const shm::StateZone& zone, 
 
 }  // namespace
 
-Agent::Agent(const config::Config& cfg, shm::SharedState& state,
-             std::unique_ptr<device::Device> device)
-    : cfg_(cfg), state_(state), device_(std::move(device)) {
+Agent::Agent(config::Config cfg, shm::SharedState& state)
+    : cfg_(std::move(cfg)), state_(state), listen_port_(cfg_.listen_port) {
   const shm::StateHeader& header = state_.zone().header;
-  const config::PortConfig* port_cfg[shm::kPortCount] = {&cfg.outer, &cfg.inner};
+  const config::PortConfig* port_cfg[shm::kPortCount] = {&cfg_.outer, &cfg_.inner};
   for (unsigned p = 0; p < shm::kPortCount; ++p) {
     PortState& ps = ports_[p];
     ps.mac = net::MacAddress::from(header.ports[p].mac);
@@ -72,10 +72,12 @@ unsigned Agent::start(uint64_t now_ns) {
   for (uint32_t i = 0; i < device_->peer_count(); ++i) {
     const shm::PeerSlot& slot = zone.peers[i];
     const device::PeerView view = device_->peer_view(i);
-    if (slot.state.load(std::memory_order_acquire) != shm::PeerState::kActive ||
+    if (!view.live || slot.state.load(std::memory_order_acquire) != shm::PeerState::kActive ||
         std::memcmp(slot.public_key, view.public_key.data(), 32) != 0) {
       continue;
     }
+    if (bases_.size() <= i) bases_.resize(i + 1);
+    bases_[i] = SlotBase{true, view.public_key, 0, 0, 0};  // its counters are its own
     device::AdoptedPeer peer;
     peer.current = adopt_keypair(zone, slot.current.load(std::memory_order_acquire));
     peer.previous = adopt_keypair(zone, slot.previous.load(std::memory_order_acquire));
@@ -84,8 +86,10 @@ unsigned Agent::start(uint64_t now_ns) {
     device_->adopt(i, peer, now_ns);
     if (peer.current) ++adopted;
   }
-  // Slots beyond the configured peers belong to a config of the past.
-  for (uint32_t i = device_->peer_count(); i < shm::kMaxPeers; ++i) {
+  // Slots the Device does not use belong to a config of the past (or to
+  // peers `wg set` added before this process restarted).
+  for (uint32_t i = 0; i < shm::kMaxPeers; ++i) {
+    if (device_->peer_live(i)) continue;
     if (zone.peers[i].state.load(std::memory_order_acquire) == shm::PeerState::kActive) {
       shm::RingMessage& m = outbox_.emplace_back();
       m.kind = shm::MessageKind::kCmdPeerRemove;
@@ -94,6 +98,13 @@ unsigned Agent::start(uint64_t now_ns) {
     }
   }
   device_->install_peers(now_ns, outbox_);
+  rebase_new_peers(0);
+  refresh_labels();
+  // A listen port set at runtime before a control-plane restart is the
+  // config's again: the YAML is what this process was started with.
+  if (zone.header.listen_port.load(std::memory_order_relaxed) != listen_port_) {
+    set_listen_port(listen_port_, now_ns);
+  }
 
   // Ask for the outer next hops we will need before the first packet does.
   const unsigned outer = static_cast<unsigned>(shm::PortRole::kOuter);
@@ -134,6 +145,12 @@ bool Agent::poll(uint64_t now_ns, const char** why) {
     next_traffic_poll_ns_ = now_ns + kTrafficPollInterval;
   }
   if (now_ns >= device_->next_deadline()) device_->tick(now_ns, outbox_);
+  if (uapi_) {
+    std::string message;
+    uapi_->poll(*this, now_ns, &message);
+    if (!message.empty()) log(LogLevel::kWarning, "uapi: %s", message.c_str());
+  }
+  if (metrics_) metrics_->poll([this, now_ns] { return render_metrics(now_ns); });
   if (now_ns >= next_resolve_ns_) {
     const unsigned outer = static_cast<unsigned>(shm::PortRole::kOuter);
     if (ports_[outer].gateway.family != 0) resolve(outer, ports_[outer].gateway, now_ns);
@@ -144,7 +161,9 @@ bool Agent::poll(uint64_t now_ns, const char** why) {
 }
 
 void Agent::force_rekey_all(uint64_t now_ns) {
-  for (uint32_t i = 0; i < device_->peer_count(); ++i) device_->force_rekey(i, now_ns, outbox_);
+  for (uint32_t i = 0; i < device_->peer_count(); ++i) {
+    if (device_->peer_live(i)) device_->force_rekey(i, now_ns, outbox_);
+  }
   send_commands();
 }
 
@@ -155,7 +174,7 @@ void Agent::handle_punt(const shm::RingMessage& msg, bool under_load, uint64_t n
   const net::FrameView v = net::parse_frame(frame);
   const bool udp = v.kind == net::FrameKind::kIpv4Udp || v.kind == net::FrameKind::kIpv6Udp;
   if (port == static_cast<unsigned>(shm::PortRole::kOuter) && udp &&
-      v.dst_port == cfg_.listen_port) {
+      v.dst_port == listen_port_) {
     shm::Endpoint from;
     from.family = v.src.family;
     from.port = v.src_port;
@@ -220,6 +239,11 @@ void Agent::learn_from_handshake(const device::Outbox& produced, size_t first,
 }
 
 void Agent::handle_event(const shm::RingMessage& msg, uint64_t now_ns) {
+  // About a peer that has since left its slot to another: not this one's.
+  if (msg.kind != shm::MessageKind::kEventNeighbourMiss && msg.peer < bases_.size() &&
+      msg.timestamp_ns < bases_[msg.peer].since_ns) {
+    return;
+  }
   switch (msg.kind) {
     case shm::MessageKind::kEventNeighbourMiss: {
       if (msg.length < sizeof(shm::EventNeighbour) || msg.port >= shm::kPortCount) return;
@@ -249,24 +273,8 @@ void Agent::handle_event(const shm::RingMessage& msg, uint64_t now_ns) {
 }
 
 void Agent::poll_traffic(uint64_t now_ns) {
-  const shm::StateZone& zone = state_.zone();
-  const unsigned rows = zone.header.worker_count + 1;
   for (uint32_t i = 0; i < device_->peer_count(); ++i) {
-    device::PeerTraffic t;
-    for (unsigned r = 0; r < rows && r < shm::kCounterRows; ++r) {
-      const shm::PeerCounters& c = zone.peer_counters[r][i];
-      t.rx_packets += c.rx_packets.get();
-      t.tx_packets += c.tx_packets.get();
-      t.last_rx_ns = std::max(t.last_rx_ns, c.last_rx_ns.get());
-      t.last_rx_data_ns = std::max(t.last_rx_data_ns, c.last_rx_data_ns.get());
-      t.last_tx_ns = std::max(t.last_tx_ns, c.last_tx_ns.get());
-      t.last_tx_data_ns = std::max(t.last_tx_data_ns, c.last_tx_data_ns.get());
-    }
-    const int32_t current = zone.peers[i].current.load(std::memory_order_acquire);
-    if (current >= 0 && static_cast<uint32_t>(current) < shm::kMaxKeypairs) {
-      t.current_send_counter = zone.keypairs[current].send_counter.load(std::memory_order_relaxed);
-    }
-    device_->on_traffic(i, t, now_ns, outbox_);
+    if (device_->peer_live(i)) device_->on_traffic(i, traffic(i), now_ns, outbox_);
   }
 }
 

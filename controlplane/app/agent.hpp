@@ -7,6 +7,10 @@
 //               neighbour misses -> ARP/ND requests
 //   counters    per-peer traffic, polled every 100 ms -> Device timers
 //   commands    everything the Device and the responder want done
+//   UAPI        `wg` requests on /var/run/wireguard/<name>.sock -> Device
+//               runtime configuration (agent_runtime.cpp)
+//   metrics     the Prometheus endpoint, when configured
+//   SIGHUP      reload(): the YAML re-read and synced like `wg syncconf`
 // It also watches the dataplane's heartbeat and exits when it stops.
 #pragma once
 
@@ -17,16 +21,25 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "controlplane/app/metrics.hpp"
 #include "controlplane/device/device.hpp"
+#include "controlplane/uapi/protocol.hpp"
+#include "controlplane/uapi/server.hpp"
 #include "dataplane/net/responder.hpp"
 #include "dataplane/shm/state.hpp"
 
 namespace wirespeed::controlplane::app {
 
-class Agent {
+class Agent final : public uapi::Backend {
  public:
-  Agent(const config::Config& cfg, dataplane::shm::SharedState& state,
-        std::unique_ptr<device::Device> device);
+  // Builds the Device from `cfg` and opens the UAPI socket (and the metrics
+  // port when configured). Fails with a message when another control plane
+  // serves the socket or a port cannot be bound. `uapi_options`: where the
+  // socket goes (tests use a temporary directory).
+  static Result<std::unique_ptr<Agent>> create(config::Config cfg,
+                                               dataplane::shm::SharedState& state,
+                                               const uapi::ServerOptions& uapi_options = {});
+  ~Agent() override;
 
   // Installs the configured peers, or adopts what a running dataplane
   // already holds (a restarted control plane). Returns how many peers had a
@@ -38,7 +51,21 @@ class Agent {
 
   void force_rekey_all(uint64_t now_ns);
 
+  // Re-reads the YAML the agent was started with and applies the difference
+  // (Device::sync, listen port, metrics port, log level). An invalid file, or
+  // one that changes what only a dataplane restart can change, is rejected
+  // whole and logged; the running state stays. True when applied.
+  bool reload(uint64_t now_ns);
+
+  // uapi::Backend: `wg show` / `wg set` against the running gateway.
+  uapi::DeviceInfo get() override;
+  int set(const uapi::SetRequest& request) override;
+
+  const config::Config& config() const noexcept { return cfg_; }
+  const std::string& uapi_path() const noexcept;
+
  private:
+  Agent(config::Config cfg, dataplane::shm::SharedState& state);
   struct PortState {
     dataplane::net::MacAddress mac;
     std::vector<dataplane::net::IpAddr> addresses;
@@ -62,7 +89,21 @@ class Agent {
                             const dataplane::net::MacAddress& src_mac);
   void send_commands();
 
-  const config::Config& cfg_;
+  // --- agent_runtime.cpp --------------------------------------------------
+  static void on_device_event(void* ctx, const device::DeviceEvent& event);
+  std::string label(uint32_t peer) const;
+  void refresh_labels();
+  device::PeerTraffic traffic(uint32_t peer) const;
+  uint64_t peer_bytes(uint32_t peer, bool rx) const;
+  // `since_ns`: when a slot that changed occupant got it (0 at start: every
+  // event then is the configured peer's).
+  void rebase_new_peers(uint64_t since_ns);
+  int apply_peer(const uapi::PeerChange& change, bool reset, uint64_t now_ns);
+  void set_listen_port(uint16_t port, uint64_t now_ns);
+  Result<void> open_metrics(uint16_t port);
+  std::string render_metrics(uint64_t now_ns);
+
+  config::Config cfg_;
   dataplane::shm::SharedState& state_;
   std::unique_ptr<device::Device> device_;
   PortState ports_[dataplane::shm::kPortCount];
@@ -71,6 +112,22 @@ class Agent {
   std::unordered_map<dataplane::net::IpAddr, uint64_t, dataplane::net::IpAddrHash> resolving_[2];
   uint64_t next_traffic_poll_ns_ = 0;
   uint64_t next_resolve_ns_ = 0;
+  uint16_t listen_port_ = 0;  // current: the config's until UAPI or reload changes it
+  std::unique_ptr<uapi::Server> uapi_;
+  std::unique_ptr<MetricsServer> metrics_;
+  BusyTracker busy_;
+  std::vector<std::string> labels_;  // by slot, for log lines about peers already gone
+  // Per slot: the dataplane's byte counters when the slot's peer appeared
+  // (UAPI transfer figures count from there).
+  // Events carry the slot, not the peer: one raised (timestamp_ns) before
+  // the slot's current peer arrived (since_ns) was about the previous one.
+  struct SlotBase {
+    bool known = false;
+    crypto::PublicKey public_key{};
+    uint64_t rx_bytes = 0, tx_bytes = 0;
+    uint64_t since_ns = 0;
+  };
+  std::vector<SlotBase> bases_;
 };
 
 }  // namespace wirespeed::controlplane::app

@@ -3,7 +3,9 @@
 //   wirespeed-controlplane --config FILE          run until SIGINT/SIGTERM
 //   wirespeed-controlplane --config FILE --show   print the state and exit
 //
-// SIGUSR1 starts a handshake with every peer now (a forced rekey).
+// SIGUSR1 starts a handshake with every peer now (a forced rekey); SIGHUP
+// re-reads the config and applies the difference (`wirespeed reload`).
+// `wg` manages it through the UAPI socket /var/run/wireguard/<name>.sock.
 //
 // It derives its EAL arguments from the config (a secondary on the
 // dataplane's file prefix, no devices), attaches to the shared state, checks
@@ -23,6 +25,7 @@
 
 #include "config/config.hpp"
 #include "controlplane/app/agent.hpp"
+#include "controlplane/app/log.hpp"
 #include "controlplane/app/status.hpp"
 #include "controlplane/device/device.hpp"
 #include "dataplane/app/gateway_config.hpp"
@@ -35,9 +38,11 @@ using namespace wirespeed;
 
 std::atomic<bool> g_stop{false};
 std::atomic<bool> g_rekey{false};
+std::atomic<bool> g_reload{false};
 
 void on_stop(int) { g_stop.store(true); }
 void on_rekey(int) { g_rekey.store(true); }
+void on_reload(int) { g_reload.store(true); }
 
 int usage(const char* argv0) {
   std::fprintf(stderr, "usage: %s --config FILE [--show]\n", argv0);
@@ -93,12 +98,6 @@ int main(int argc, char** argv) {
       rte_eal_cleanup();
       return 0;
     }
-    auto device = controlplane::device::Device::create(cfg, controlplane::device::DeviceOptions{});
-    if (!device) {
-      std::fprintf(stderr, "wirespeed-controlplane: %s\n", device.error().context);
-      rte_eal_cleanup();
-      return 1;
-    }
     const uint32_t other = zone.header.controlplane_pid.load();
     if (other != 0 && other != static_cast<uint32_t>(getpid()) &&
         kill(static_cast<pid_t>(other), 0) == 0) {
@@ -107,29 +106,44 @@ int main(int argc, char** argv) {
       rte_eal_cleanup();
       return 1;
     }
+    const size_t configured = cfg.peers.size();
+    auto agent = controlplane::app::Agent::create(std::move(*loaded.config), *state);
+    if (!agent) {
+      const Error& e = agent.error();
+      std::fprintf(stderr, "wirespeed-controlplane: %s%s%s\n", e.context,
+                   e.sys_errno != 0 ? ": " : "", e.sys_errno != 0 ? std::strerror(e.sys_errno) : "");
+      rte_eal_cleanup();
+      return 1;
+    }
     zone.header.controlplane_pid.store(static_cast<uint32_t>(getpid()));
 
     std::signal(SIGINT, on_stop);
     std::signal(SIGTERM, on_stop);
     std::signal(SIGUSR1, on_rekey);
+    std::signal(SIGHUP, on_reload);
+    std::signal(SIGPIPE, SIG_IGN);
 
-    controlplane::app::Agent agent(cfg, *state, std::move(*device));
-    const unsigned adopted = agent.start(monotonic_ns());
-    std::printf("wirespeed-controlplane: %zu peer(s), %u live session(s) adopted from the dataplane\n",
-                cfg.peers.size(), adopted);
-    std::printf("wirespeed-controlplane: ready\n");
-    std::fflush(stdout);
+    using controlplane::app::log;
+    using controlplane::app::LogLevel;
+    const unsigned adopted = (*agent)->start(monotonic_ns());
+    log(LogLevel::kInfo, "%zu peer(s), %u live session(s) adopted from the dataplane", configured,
+        adopted);
+    log(LogLevel::kInfo, "uapi on %s", (*agent)->uapi_path().c_str());
+    log(LogLevel::kInfo, "ready");
 
     while (!g_stop.load()) {
       const uint64_t now = monotonic_ns();
       if (g_rekey.exchange(false)) {
-        std::printf("wirespeed-controlplane: SIGUSR1: new handshake with every peer\n");
-        std::fflush(stdout);
-        agent.force_rekey_all(now);
+        log(LogLevel::kInfo, "SIGUSR1: new handshake with every peer");
+        (*agent)->force_rekey_all(now);
+      }
+      if (g_reload.exchange(false)) {
+        log(LogLevel::kInfo, "SIGHUP: reloading %s", (*agent)->config().source_path.c_str());
+        (*agent)->reload(now);
       }
       const char* why = nullptr;
-      if (!agent.poll(now, &why)) {
-        std::fprintf(stderr, "wirespeed-controlplane: %s; exiting\n", why);
+      if (!(*agent)->poll(now, &why)) {
+        log(LogLevel::kError, "%s; exiting", why);
         rc = 1;
         break;
       }

@@ -13,9 +13,7 @@ namespace wirespeed::controlplane::app {
 
 namespace shm = dataplane::shm;
 
-namespace {
-
-std::string base64(const uint8_t* key) {
+std::string key_base64(const uint8_t key[32]) {
   char text[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
   sodium_bin2base64(text, sizeof(text), key, 32, sodium_base64_VARIANT_ORIGINAL);
   return text;
@@ -37,14 +35,12 @@ std::string endpoint_text(const shm::Endpoint& e) {
   return "none";
 }
 
-}  // namespace
-
 void print_status(std::FILE* out, const config::Config& cfg, const shm::StateZone& zone,
                   uint64_t now_ns) {
   const shm::StateHeader& h = zone.header;
   const crypto::PublicKey pub = crypto::public_key(cfg.private_key);
   std::fprintf(out, "interface %s listen_port %u public_key %s dataplane_pid %u controlplane_pid %u workers %u\n",
-               cfg.name.c_str(), h.listen_port, base64(pub.data()).c_str(), h.dataplane_pid,
+               cfg.name.c_str(), h.listen_port.load(), key_base64(pub.data()).c_str(), h.dataplane_pid,
                h.controlplane_pid.load(), h.worker_count);
   const unsigned rows = std::min<unsigned>(h.worker_count + 1, shm::kCounterRows);
   for (uint32_t i = 0; i < shm::kMaxPeers; ++i) {
@@ -65,7 +61,7 @@ void print_status(std::FILE* out, const config::Config& cfg, const shm::StateZon
     std::fprintf(out,
                  "peer %u public_key %s endpoint %s handshakes %lu last_handshake_ago_ms %s "
                  "rx_packets %lu rx_bytes %lu tx_packets %lu tx_bytes %lu\n",
-                 i, base64(p.public_key).c_str(), endpoint_text(e).c_str(), p.handshakes.get(),
+                 i, key_base64(p.public_key).c_str(), endpoint_text(e).c_str(), p.handshakes.get(),
                  ago, rx_packets, rx_bytes, tx_packets, tx_bytes);
   }
   uint64_t decrypted = 0, encrypted = 0, punted = 0, staged = 0, keepalives = 0;

@@ -86,33 +86,41 @@ Result<std::unique_ptr<Device>> Device::create(const config::Config& cfg, Device
       new Device(cfg.private_key.clone(), std::move(opts), std::move(*limiter)));
   for (size_t i = 0; i < cfg.peers.size(); ++i) {
     const config::PeerConfig& pc = cfg.peers[i];
+    if (auto checked = dev->check_peer(pc); !checked) return checked.error();
     const auto slot = static_cast<uint32_t>(i);
-    if (pc.public_key == dev->identity_.public_key) {
-      return make_error(Errc::kInvalidArgument, "device: a peer has the device's own public key");
-    }
-    if (!dev->by_public_key_.emplace(pc.public_key, slot).second) {
-      return make_error(Errc::kInvalidArgument, "device: two peers have the same public key");
-    }
-    for (const config::Prefix& prefix : pc.allowed_ips) {
-      if (!peers::is_valid(prefix))
-        return make_error(Errc::kInvalidArgument, "device: invalid allowed IP");
-    }
-    if (pc.endpoint && pc.endpoint->address.family != 4 && pc.endpoint->address.family != 6) {
-      return make_error(Errc::kInvalidArgument, "device: endpoint address family");
-    }
-    auto peer = std::make_unique<Peer>(dev->opts_.jitter);
-    peer->slot = slot;
-    peer->name = pc.name;
-    peer->public_key = pc.public_key;
-    if (pc.endpoint) peer->configured_endpoint = detail::to_endpoint(*pc.endpoint);
-    peer->allowed_ips = pc.allowed_ips;
-    peer->persistent_keepalive = pc.persistent_keepalive;
-    peer->handshake = std::make_unique<noise::Handshake>(dev->identity_, pc.public_key);
-    if (pc.preshared_key) peer->handshake->set_preshared_key(pc.preshared_key->clone());
-    peer->cookie_maker = std::make_unique<cookie::CookieMaker>(pc.public_key);
-    dev->peers_.push_back(std::move(peer));
+    dev->by_public_key_.emplace(pc.public_key, slot);
+    dev->peers_.push_back(dev->make_peer(pc, slot));
   }
   return dev;
+}
+
+// --- Events for the log -------------------------------------------------------
+
+void Device::notify(const DeviceEvent& event) const {
+  if (opts_.events.fn != nullptr) opts_.events.fn(opts_.events.ctx, event);
+}
+
+void Device::notify(DeviceEventKind kind, const Peer* peer, const char* detail) const {
+  DeviceEvent e;
+  e.kind = kind;
+  e.peer = peer != nullptr ? peer->slot : shm::kNoPeer;
+  e.detail = detail;
+  if (peer != nullptr) e.endpoint = peer->endpoint;
+  notify(e);
+}
+
+// Up: the mirror holds a current keypair (confirmed: usable for sending).
+// Down: it lost every keypair while it was up.
+void Device::mark_up(Peer& peer) {
+  if (peer.up || !peer.current) return;
+  peer.up = true;
+  notify(DeviceEventKind::kPeerUp, &peer);
+}
+
+void Device::mark_down(Peer& peer, const char* why) {
+  if (!peer.up) return;
+  peer.up = false;
+  notify(DeviceEventKind::kPeerDown, &peer, why);
 }
 
 uint64_t Device::wall_now_ns() const {
@@ -177,14 +185,16 @@ void Device::confirm_next(Peer& peer, Nanos now) {
   peer.last_handshake = now;
   peer.last_handshake_wall = wall_now_ns();
   ++stats_.keypairs_confirmed;
+  mark_up(peer);
 }
 
-void Device::clear_keypairs(Peer& peer, Nanos now, Outbox& out) {
+void Device::clear_keypairs(Peer& peer, Nanos now, Outbox& out, const char* why) {
   drop_keypair(peer.previous);
   drop_keypair(peer.current);
   drop_keypair(peer.next);
   push_command(out, shm::MessageKind::kCmdKeypairsClear, peer.slot, now);
   ++stats_.keypairs_cleared;
+  mark_down(peer, why);
 }
 
 // Timers say a keypair reached kRejectAfterTime. The dataplane refuses a key
@@ -196,13 +206,15 @@ void Device::expire_keypairs(Peer& peer, Nanos now, Outbox& out) {
   auto dead = [now](const std::optional<KeypairRecord>& k) {
     return !k || k->birth + wire::kRejectAfterTime <= now;
   };
-  if (dead(peer.previous) && dead(peer.current) && dead(peer.next)) clear_keypairs(peer, now, out);
+  if (dead(peer.previous) && dead(peer.current) && dead(peer.next)) {
+    clear_keypairs(peer, now, out, "expired");
+  }
 }
 
 // Zero key material (kernel wg_queued_expired_zero_key_material): keypairs
 // and any handshake in flight.
 void Device::wipe_peer(Peer& peer, Nanos now, Outbox& out) {
-  clear_keypairs(peer, now, out);
+  clear_keypairs(peer, now, out, "keys wiped");
   peer.handshake->clear();
   release_index(peer.handshake_index);
   peer.handshake_index = 0;
@@ -210,16 +222,18 @@ void Device::wipe_peer(Peer& peer, Nanos now, Outbox& out) {
 
 // --- Timers -----------------------------------------------------------------
 
-void Device::apply(Peer& peer, timers::Actions actions, Nanos now, Outbox& out) {
+void Device::apply(Peer& peer, timers::Actions actions, Nanos now, Outbox& out, const char* why) {
   if (actions.none()) return;
   if (actions.has(Action::kWipeKeys)) {
     wipe_peer(peer, now, out);
   } else if (actions.has(Action::kExpireKeypairs)) {
     expire_keypairs(peer, now, out);
   }
-  if (actions.has(Action::kGiveUp))
+  if (actions.has(Action::kGiveUp)) {
     push_command(out, shm::MessageKind::kCmdFlushStaged, peer.slot, now);
-  if (actions.has(Action::kSendInitiation)) send_initiation(peer, now, out);
+    notify(DeviceEventKind::kHandshakeGaveUp, &peer);
+  }
+  if (actions.has(Action::kSendInitiation)) send_initiation(peer, now, out, why);
   if (actions.has(Action::kSendKeepalive)) {
     push_command(out, shm::MessageKind::kCmdSendKeepalive, peer.slot, now);
   }
@@ -228,52 +242,44 @@ void Device::apply(Peer& peer, timers::Actions actions, Nanos now, Outbox& out) 
 // A handshake wanted by the data path (staged packets, rekey limits): subject
 // to the one-per-kRekeyTimeout rate (kernel
 // wg_packet_send_queued_handshake_initiation with is_retry false).
-void Device::request_handshake(Peer& peer, Nanos now, Outbox& out) {
-  if (peer.timers.should_send_initiation(now, /*is_retry=*/false)) send_initiation(peer, now, out);
+void Device::request_handshake(Peer& peer, Nanos now, Outbox& out, const char* why) {
+  if (peer.timers.should_send_initiation(now, /*is_retry=*/false)) {
+    send_initiation(peer, now, out, why);
+  }
 }
 
 void Device::tick(Nanos now, Outbox& out) {
-  for (auto& peer : peers_) apply(*peer, peer->timers.poll(now), now, out);
+  for (auto& peer : peers_) {
+    if (!peer) continue;
+    // A timer's initiation is a retry (the retransmit timer counted it) or
+    // new_handshake's "sent data, heard nothing" (attempts restart at 0).
+    const timers::Actions actions = peer->timers.poll(now);
+    apply(*peer, actions, now, out, peer->timers.handshake_attempts() > 0 ? "retry" : "no reply");
+  }
 }
 
 Nanos Device::next_deadline() const {
   Nanos earliest = timers::kNever;
-  for (const auto& peer : peers_) earliest = std::min(earliest, peer->timers.next_deadline());
+  for (const auto& peer : peers_) {
+    if (peer) earliest = std::min(earliest, peer->timers.next_deadline());
+  }
   return earliest;
 }
 
 void Device::force_rekey(uint32_t peer, Nanos now, Outbox& out) {
-  if (peer >= peers_.size()) return;
-  Peer& p = *peers_[peer];
+  Peer* p = live(peer);
+  if (p == nullptr) return;
   // Called for its side effects: attempts restart and the send is recorded
   // for the rate limit. Its refusal is overridden: this is an explicit order.
-  (void)p.timers.should_send_initiation(now, /*is_retry=*/false);
-  send_initiation(p, now, out);
+  (void)p->timers.should_send_initiation(now, /*is_retry=*/false);
+  send_initiation(*p, now, out, "forced");
 }
 
 // --- Install and adopt --------------------------------------------------------
 
 void Device::install_peers(Nanos now, Outbox& out) {
-  for (auto& pp : peers_) {
-    Peer& peer = *pp;
-    const bool set_endpoint = peer.configured_endpoint && !peer.adopted_endpoint;
-    shm::CmdPeerSet set{};
-    std::memcpy(set.public_key, peer.public_key.data(), sizeof(set.public_key));
-    if (set_endpoint) set.endpoint = *peer.configured_endpoint;  // else family 0: keep
-    push_command(out, shm::MessageKind::kCmdPeerSet, peer.slot, now, set);
-    if (set_endpoint) {
-      peer.endpoint = *peer.configured_endpoint;
-      push_command(out, shm::MessageKind::kCmdEndpointSet, peer.slot, now, peer.endpoint);
-    }
-    for (const config::Prefix& prefix : peer.allowed_ips) {
-      const config::Prefix canonical = peers::canonicalize(prefix);
-      shm::CmdAllowedIp add{};
-      add.family = canonical.addr.family;
-      add.cidr = canonical.cidr;
-      std::memcpy(add.addr, canonical.addr.bytes.data(), sizeof(add.addr));
-      push_command(out, shm::MessageKind::kCmdAllowedIpAdd, peer.slot, now, add);
-    }
-    apply(peer, peer.timers.set_persistent_keepalive(peer.persistent_keepalive, now), now, out);
+  for (auto& peer : peers_) {
+    if (peer) install_peer(*peer, now, out);
   }
 }
 
@@ -287,7 +293,7 @@ void Device::adopt_keypair(std::optional<KeypairRecord>& slot,
 }
 
 void Device::adopt(uint32_t peer, const AdoptedPeer& state, Nanos now) {
-  if (peer >= peers_.size()) return;
+  if (!peer_live(peer)) return;
   Peer& p = *peers_[peer];
   adopt_keypair(p.previous, state.previous);
   adopt_keypair(p.current, state.current);
@@ -308,6 +314,7 @@ void Device::adopt(uint32_t peer, const AdoptedPeer& state, Nanos now) {
     p.last_handshake_wall = wall > age ? wall - age : 0;
   }
   if (p.next) p.timers.on_session_derived(p.next->birth, false);
+  p.up = p.current.has_value();  // adoption reports nothing: the session is not new
 
   if (detail::valid_family(state.endpoint)) {
     p.endpoint = state.endpoint;
@@ -324,15 +331,17 @@ void Device::adopt(uint32_t peer, const std::optional<AdoptedKeypair>& current, 
 // --- Events from the dataplane ----------------------------------------------
 
 void Device::on_event(const shm::RingMessage& event, Nanos now, Outbox& out) {
-  if (event.peer >= peers_.size()) {
-    count(DeviceDrop::kBadEvent);
+  if (!peer_live(event.peer)) {
+    count(DeviceDrop::kBadEvent);  // includes a removed peer's late events
     return;
   }
   Peer& peer = *peers_[event.peer];
   switch (event.kind) {
     case shm::MessageKind::kEventNeedHandshake:
+      request_handshake(peer, now, out, "traffic");
+      return;
     case shm::MessageKind::kEventRekeyWanted:
-      request_handshake(peer, now, out);
+      request_handshake(peer, now, out, "rekey");
       return;
     case shm::MessageKind::kEventKeypairConfirmed: {
       if (event.length < sizeof(shm::EventKeypair)) break;
@@ -350,7 +359,10 @@ void Device::on_event(const shm::RingMessage& event, Nanos now, Outbox& out) {
       shm::Endpoint endpoint;
       std::memcpy(&endpoint, event.body, sizeof(endpoint));
       if (!detail::valid_family(endpoint)) break;
-      peer.endpoint = endpoint;
+      if (endpoint != peer.endpoint) {
+        peer.endpoint = endpoint;
+        notify(DeviceEventKind::kEndpointChanged, &peer);
+      }
       return;
     }
     default:
@@ -363,7 +375,7 @@ void Device::on_event(const shm::RingMessage& event, Nanos now, Outbox& out) {
 // per-peer counters and the deltas stand for the packets (kernel call order,
 // timers.hpp: traversal, sent, data_sent / received, traversal, data_received).
 void Device::on_traffic(uint32_t peer, const PeerTraffic& t, Nanos now, Outbox& out) {
-  if (peer >= peers_.size()) return;
+  if (!peer_live(peer)) return;
   Peer& p = *peers_[peer];
   if (!p.traffic || t.rx_packets < p.traffic->rx_packets || t.tx_packets < p.traffic->tx_packets) {
     p.traffic = t;
@@ -375,13 +387,14 @@ void Device::on_traffic(uint32_t peer, const PeerTraffic& t, Nanos now, Outbox& 
     p.timers.on_authenticated_packet_traversal(now);
     p.timers.on_authenticated_packet_sent(now);
     const bool only_keepalives = t.last_tx_data_ns == prev.last_tx_data_ns;
-    apply(p, p.timers.on_data_sent(now, t.current_send_counter, only_keepalives), now, out);
+    apply(p, p.timers.on_data_sent(now, t.current_send_counter, only_keepalives), now, out,
+          "rekey");
   }
   if (t.rx_packets > prev.rx_packets) {
     p.timers.on_authenticated_packet_received(now);
     p.timers.on_authenticated_packet_traversal(now);
     const bool only_keepalives = t.last_rx_data_ns == prev.last_rx_data_ns;
-    apply(p, p.timers.on_data_received(now, only_keepalives), now, out);
+    apply(p, p.timers.on_data_received(now, only_keepalives), now, out, "rekey");
   }
 }
 
@@ -395,8 +408,9 @@ std::optional<uint32_t> Device::find_peer(const crypto::PublicKey& public_key) c
 
 PeerView Device::peer_view(uint32_t peer) const {
   PeerView v;
-  if (peer >= peers_.size()) return v;
+  if (!peer_live(peer)) return v;
   const Peer& p = *peers_[peer];
+  v.live = true;
   v.name = p.name;
   v.public_key = p.public_key;
   v.endpoint = p.endpoint;
@@ -410,7 +424,19 @@ PeerView Device::peer_view(uint32_t peer) const {
   v.last_handshake_wall_ns = p.last_handshake_wall;
   v.handshake_attempts = p.timers.handshake_attempts();
   v.persistent_keepalive = p.persistent_keepalive;
+  v.allowed_ips = p.allowed_ips;
+  v.has_preshared_key = p.preshared_key.has_value();
   return v;
+}
+
+std::optional<crypto::Key> Device::preshared_key(uint32_t peer) const {
+  const Peer* p = live(peer);
+  if (p == nullptr || !p->preshared_key) return std::nullopt;
+  return p->preshared_key->clone();
+}
+
+const crypto::PrivateKey& Device::private_key() const noexcept {
+  return identity_.private_key;
 }
 
 }  // namespace wirespeed::controlplane::device

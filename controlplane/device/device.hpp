@@ -99,8 +99,42 @@ struct WallClock {
 // Jitter drawn from libsodium's CSPRNG, uniform in [0, kRekeyTimeoutJitterMax].
 timers::JitterSource random_jitter() noexcept;
 
+// Something an operator wants in the log, one line each (the Agent words
+// and writes them; the Device only reports). Never carries key material.
+enum class DeviceEventKind : uint8_t {
+  kPeerAdded,  // runtime add (UAPI set, reload); not install_peers()
+  kPeerRemoved,
+  kPeerChanged,  // detail: "endpoint", "persistent keepalive", "preshared key", "allowed ips"
+                 // (also for a peer that lost a prefix to another), "name"
+  kHandshakeInitiated,  // we sent an initiation; detail "traffic", "rekey", "retry" (attempt: N),
+                        // "no reply", "forced"
+  kHandshakeComplete,   // a keypair was installed; as_initiator says which role we had
+  kPeerUp,              // the peer has a usable session after having none
+  kPeerDown,            // the peer's sessions are gone; detail "expired", "keys wiped",
+                        // "private key changed", "removed"
+  kHandshakeGaveUp,     // kRekeyAttemptTime passed without a response
+  kEndpointChanged,     // roaming: an authenticated packet came from a new address
+  kPrivateKeyChanged,   // detail: nothing (the key is never logged)
+};
+
+struct DeviceEvent {
+  DeviceEventKind kind = DeviceEventKind::kPeerAdded;
+  uint32_t peer = 0;  // slot; shm::kNoPeer for kPrivateKeyChanged
+  bool as_initiator = false;
+  dataplane::shm::Endpoint endpoint;  // kEndpointChanged, kHandshakeComplete: the peer's endpoint
+  const char* detail = "";            // static string
+  unsigned attempt = 0;               // kHandshakeInitiated "retry": the retry's number (1..)
+};
+
+// Where events go; a null `fn` drops them.
+struct EventSink {
+  void (*fn)(void* ctx, const DeviceEvent& event) = nullptr;
+  void* ctx = nullptr;
+};
+
 struct DeviceOptions {
   timers::JitterSource jitter = random_jitter();  // tests inject {} (none) or a constant
+  EventSink events;
   WallClock wall_clock;
   // Candidate receiver indices; null draws from libsodium. Tests inject one to
   // prove that adopted indices are never handed out again.
@@ -154,6 +188,7 @@ struct DeviceStats {
 
 // Read-only view of one peer (status output, UAPI, tests).
 struct PeerView {
+  bool live = false;  // false: the slot is free (never used, or removed); nothing else is set
   std::string name;
   crypto::PublicKey public_key{};
   dataplane::shm::Endpoint endpoint;
@@ -167,6 +202,8 @@ struct PeerView {
   uint64_t last_handshake_wall_ns = 0;  // Unix ns, for `wg show latest-handshakes`
   unsigned handshake_attempts = 0;
   uint16_t persistent_keepalive = 0;
+  std::vector<config::Prefix> allowed_ips;  // in the order they were added
+  bool has_preshared_key = false;           // the key itself: Device::preshared_key()
 };
 
 class Device {
@@ -222,8 +259,61 @@ class Device {
   // tests). Restarts the attempt count.
   void force_rekey(uint32_t peer, Nanos now, Outbox& out);
 
+  // --- runtime configuration (UAPI set, SIGHUP reload): device_config.cpp -
+  // Each applies at once and emits only the commands that change something;
+  // other peers' sessions are never touched. Slots are the dataplane's peer
+  // slots: a removed peer's slot is free for the next add (lowest first).
+
+  // kInvalidArgument when the key is configured already, is the device's own
+  // public key, or a prefix/endpoint is invalid; kExhausted when all kMaxPeers
+  // slots are taken. Nothing changes on error. A prefix another peer holds
+  // moves to the new peer (as in the kernel). Emits what install_peers emits
+  // for it, and kPeerAdded.
+  Result<uint32_t> add_peer(const config::PeerConfig& peer, Nanos now, Outbox& out);
+  // Withdraws its routes, keypairs and indices (kCmdPeerRemove), forgets it.
+  // A slot that is not live is ignored (so are unknown slots in the setters).
+  void remove_peer(uint32_t peer, Nanos now, Outbox& out);
+  // The configured endpoint; the dataplane's current one becomes it at once
+  // (kCmdEndpointSet unless the mirrored current endpoint is that already).
+  // An address family other than 4 or 6 is ignored.
+  void set_endpoint(uint32_t peer, const config::Endpoint& endpoint, Nanos now, Outbox& out);
+  // Used from the next handshake on; the sessions in place stay (as the kernel).
+  void set_preshared_key(uint32_t peer, const std::optional<crypto::Key>& key, Nanos now);
+  // 0 = off. Re-arms (or disarms) the persistent-keepalive timer; a newly
+  // enabled keepalive is sent at once, as the kernel does.
+  void set_persistent_keepalive(uint32_t peer, uint16_t seconds, Nanos now, Outbox& out);
+  // Replaces the allowed IPs by `prefixes`, emitting only the difference, so
+  // that a prefix in both the old and new list is never withdrawn. A prefix
+  // another peer holds moves to this one (one kCmdAllowedIpAdd: the dataplane
+  // moves it; nothing is withdrawn from the other peer). Prefixes are
+  // canonicalised; invalid ones (the loader and UAPI parser never produce
+  // them) are skipped.
+  void set_allowed_ips(uint32_t peer, const std::vector<config::Prefix>& prefixes, Nanos now,
+                       Outbox& out);
+  void add_allowed_ips(uint32_t peer, const std::vector<config::Prefix>& prefixes, Nanos now,
+                       Outbox& out);
+  // A new identity: every peer's precomputed static-static DH is redone,
+  // handshakes in flight are abandoned and every session is cleared (new
+  // handshakes follow on traffic), as the kernel does. A peer whose public key
+  // equals the new public key is removed. Same key as now: no change at all.
+  void set_private_key(const crypto::PrivateKey& key, Nanos now, Outbox& out);
+
+  // Makes peers and identity equal to `cfg`'s, as `wg syncconf` does: peers
+  // absent from cfg are removed, new ones added, changed ones updated field by
+  // field (an unchanged peer emits nothing and keeps its sessions). An
+  // endpoint is applied only when the configured endpoint changed, so a peer
+  // that roamed stays where it roamed to. The caller has validated cfg whole.
+  void sync(const config::Config& cfg, Nanos now, Outbox& out);
+
+  // Upper bound of slot numbers in use (slots below it may be free: peer_live).
   uint32_t peer_count() const noexcept { return static_cast<uint32_t>(peers_.size()); }
+  bool peer_live(uint32_t peer) const noexcept {
+    return peer < peers_.size() && peers_[peer] != nullptr;
+  }
   std::optional<uint32_t> find_peer(const crypto::PublicKey& public_key) const;
+  // The peer's preshared key, empty when none (UAPI get and showconf only).
+  std::optional<crypto::Key> preshared_key(uint32_t peer) const;
+  const crypto::PrivateKey& private_key() const noexcept;
   PeerView peer_view(uint32_t peer) const;
   const DeviceStats& stats() const noexcept { return stats_; }
   const crypto::PublicKey& public_key() const noexcept { return identity_.public_key; }
@@ -257,6 +347,8 @@ class Device {
     uint64_t last_handshake_wall = 0;
     std::optional<PeerTraffic> traffic;  // last seen by on_traffic
     bool adopted_endpoint = false;
+    std::optional<crypto::Key> preshared_key;  // mirror of the handshake's, for UAPI get
+    bool up = false;                           // kPeerUp reported, kPeerDown not yet
 
     explicit Peer(timers::JitterSource jitter) : timers(jitter) {}
   };
@@ -264,22 +356,46 @@ class Device {
   Device(crypto::PrivateKey private_key, DeviceOptions opts, ratelimit::RateLimiter limiter);
 
   // --- device.cpp: keypair mirror, timers, events -------------------------
+  Peer* live(uint32_t slot) noexcept { return peer_live(slot) ? peers_[slot].get() : nullptr; }
+  const Peer* live(uint32_t slot) const noexcept {
+    return peer_live(slot) ? peers_[slot].get() : nullptr;
+  }
+  void notify(DeviceEventKind kind, const Peer* peer, const char* detail = "") const;
+  void notify(const DeviceEvent& event) const;
+  void mark_up(Peer& peer);
+  void mark_down(Peer& peer, const char* why);
   uint32_t draw_index();
   void release_index(uint32_t index);
   void drop_keypair(std::optional<KeypairRecord>& slot);
   void add_keypair(Peer& peer, const KeypairRecord& fresh);
   void confirm_next(Peer& peer, Nanos now);
-  void clear_keypairs(Peer& peer, Nanos now, Outbox& out);
+  void clear_keypairs(Peer& peer, Nanos now, Outbox& out, const char* why);
   void expire_keypairs(Peer& peer, Nanos now, Outbox& out);
   void wipe_peer(Peer& peer, Nanos now, Outbox& out);
-  void apply(Peer& peer, timers::Actions actions, Nanos now, Outbox& out);
-  void request_handshake(Peer& peer, Nanos now, Outbox& out);
+  // `why`: the kHandshakeInitiated detail should the actions send one.
+  void apply(Peer& peer, timers::Actions actions, Nanos now, Outbox& out, const char* why);
+  void request_handshake(Peer& peer, Nanos now, Outbox& out, const char* why);
   void adopt_keypair(std::optional<KeypairRecord>& slot, const std::optional<AdoptedKeypair>& k);
   uint64_t wall_now_ns() const;
   void count(DeviceDrop d) noexcept { ++stats_.drops[static_cast<unsigned>(d)]; }
 
+  // --- device_config.cpp: peers made, installed and changed ---------------
+  // A Peer for `pc` in `slot`, not yet in peers_ or by_public_key_.
+  std::unique_ptr<Peer> make_peer(const config::PeerConfig& pc, uint32_t slot);
+  // kInvalidArgument unless `pc` can be added (keys, prefixes, endpoint).
+  Result<void> check_peer(const config::PeerConfig& pc) const;
+  // kCmdPeerSet (+ endpoint), the prefixes, the persistent keepalive.
+  void install_peer(Peer& peer, Nanos now, Outbox& out);
+  // Records `prefix` (canonical) as `peer`'s, taking it from any other peer
+  // (reported as kPeerChanged "allowed ips" there). False when `peer` has it.
+  bool take_prefix(Peer& peer, const config::Prefix& prefix);
+  static void push_allowed_ip(Outbox& out, uint32_t slot, const config::Prefix& prefix, bool add,
+                              Nanos now);
+  void set_name(Peer& peer, const std::string& name);
+
   // --- device_handshake.cpp: the handshake messages ------------------------
-  void send_initiation(Peer& peer, Nanos now, Outbox& out);
+  // `why`: the kHandshakeInitiated detail.
+  void send_initiation(Peer& peer, Nanos now, Outbox& out, const char* why);
   void on_initiation(std::span<const uint8_t> datagram, const dataplane::shm::Endpoint& from,
                      Nanos now, Outbox& out);
   void on_response(std::span<const uint8_t> datagram, const dataplane::shm::Endpoint& from,
@@ -298,6 +414,8 @@ class Device {
   peers::IndexTable indices_;
   std::vector<std::unique_ptr<Peer>> peers_;
   std::map<crypto::PublicKey, uint32_t> by_public_key_;
+  // Which peer holds each allowed IP (canonical): one owner per prefix.
+  std::map<config::Prefix, uint32_t> prefix_owner_;
   DeviceStats stats_;
 };
 

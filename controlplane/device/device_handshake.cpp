@@ -86,7 +86,7 @@ void Device::on_cookie_reply(std::span<const uint8_t> datagram, Nanos now) {
   // whose index now names a keypair: any live index of ours finds the peer,
   // and the reply authenticates only against the mac1 that peer last sent.
   const auto entry = indices_.lookup(reply->receiver_index.get());
-  if (!entry || entry->peer >= peers_.size()) {
+  if (!entry || !peer_live(entry->peer)) {
     count(DeviceDrop::kUnknownIndex);
     return;
   }
@@ -159,10 +159,13 @@ void Device::on_initiation(std::span<const uint8_t> datagram, const shm::Endpoin
 
   // Install before the response leaves, so that the keypair is in the
   // dataplane when the initiator's first data message comes back.
+  const bool roamed = detail::valid_family(peer.endpoint) && peer.endpoint != from;
   peer.endpoint = from;
   emit_keypair(peer, *keys, now, out);
   push_command(out, shm::MessageKind::kCmdEndpointSet, peer.slot, now, from);
   push_transmit(out, peer.slot, from, wire::as_bytes(*response), now);
+  if (roamed) notify(DeviceEventKind::kEndpointChanged, &peer);
+  notify(DeviceEventKind::kHandshakeComplete, &peer);  // as responder: usable once confirmed
 
   peer.timers.on_session_derived(now, /*we_are_initiator=*/false);
   peer.timers.on_authenticated_packet_traversal(now);
@@ -185,7 +188,7 @@ void Device::on_response(std::span<const uint8_t> datagram, const shm::Endpoint&
   }
   const uint32_t index = msg->receiver_index.get();
   const auto entry = indices_.lookup(index);
-  if (!entry || entry->peer >= peers_.size() || peers_[entry->peer]->handshake_index != index ||
+  if (!entry || !peer_live(entry->peer) || peers_[entry->peer]->handshake_index != index ||
       peers_[entry->peer]->handshake->state() != noise::HandshakeState::kCreatedInitiation) {
     count(DeviceDrop::kUnknownIndex);
     return;
@@ -202,6 +205,7 @@ void Device::on_response(std::span<const uint8_t> datagram, const shm::Endpoint&
   }
   peer.handshake_index = 0;  // the index now names the keypair
 
+  const bool roamed = detail::valid_family(peer.endpoint) && peer.endpoint != from;
   peer.endpoint = from;
   emit_keypair(peer, *keys, now, out);
   push_command(out, shm::MessageKind::kCmdEndpointSet, peer.slot, now, from);
@@ -217,11 +221,19 @@ void Device::on_response(std::span<const uint8_t> datagram, const shm::Endpoint&
   peer.last_handshake_wall = wall_now_ns();
   ++stats_.responses_received;
   ++stats_.handshakes_as_initiator;
+  if (roamed) notify(DeviceEventKind::kEndpointChanged, &peer);
+  DeviceEvent complete;
+  complete.kind = DeviceEventKind::kHandshakeComplete;
+  complete.peer = peer.slot;
+  complete.as_initiator = true;
+  complete.endpoint = peer.endpoint;
+  notify(complete);
+  mark_up(peer);
 }
 
 // Initiator, message 1 (kernel wg_packet_send_handshake_initiation). Callers
 // have passed the rate limit, or override it (force_rekey).
-void Device::send_initiation(Peer& peer, Nanos now, Outbox& out) {
+void Device::send_initiation(Peer& peer, Nanos now, Outbox& out, const char* why) {
   if (!detail::valid_family(peer.endpoint)) {
     // The kernel sends into the void here and still runs the timers, so
     // that retries and the final give-up (which drops the staged packets)
@@ -257,6 +269,13 @@ void Device::send_initiation(Peer& peer, Nanos now, Outbox& out) {
   peer.timers.on_authenticated_packet_sent(now);
   peer.timers.on_handshake_initiated(now);
   ++stats_.initiations_sent;
+  DeviceEvent sent;
+  sent.kind = DeviceEventKind::kHandshakeInitiated;
+  sent.peer = peer.slot;
+  sent.endpoint = peer.endpoint;
+  sent.detail = why;
+  if (std::strcmp(why, "retry") == 0) sent.attempt = peer.timers.handshake_attempts();
+  notify(sent);
 }
 
 // Hands the session keys to the dataplane and mirrors the role change. The

@@ -7,6 +7,7 @@
 // arguments), opens the outer and inner ports, creates the shared state, the
 // tables and the rings, launches one worker per configured lcore, and then
 // runs the single-writer loop on the main lcore until SIGINT or SIGTERM.
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
@@ -33,6 +34,7 @@
 #include "dataplane/pipeline/worker.hpp"
 #include "dataplane/port/port.hpp"
 #include "dataplane/shm/state.hpp"
+#include "dataplane/telemetry/telemetry.hpp"
 
 namespace {
 
@@ -202,6 +204,11 @@ int main(int argc, char** argv) {
     shm::StateZone& zone = state->zone();
     zone.header.worker_count = workers;
     zone.header.listen_port = cfg.listen_port;
+    zone.header.tsc_hz = rte_get_tsc_hz();
+    zone.header.lcore_ids[0] = static_cast<uint16_t>(main_lcore);
+    for (unsigned w = 0; w < workers; ++w) {
+      zone.header.lcore_ids[w + 1] = static_cast<uint16_t>(cfg.workers[w]);
+    }
     for (unsigned p = 0; p < shm::kPortCount; ++p) {
       const port::Port& port = p == outer_i ? *outer : *inner;
       std::memcpy(zone.header.ports[p].mac, port.mac().bytes.data(), 6);
@@ -271,7 +278,19 @@ int main(int argc, char** argv) {
     for (uint16_t q = 0; q < inner->rx_queues(); ++q)
       specs[q % workers].rx.push_back({inner->id(), q, shm::PortRole::kInner});
 
-    control::Applier applier(*state, *routes, *index, rcu, *contexts[0], pool, internal);
+    control::Applier applier(*state, *routes, *index, rcu, *contexts[0], gw, pool, internal);
+    // Operators' views: /wirespeed/ telemetry and dpdk-dumpcap. A gateway
+    // that cannot offer them still forwards; say so and carry on.
+    auto telemetry_commands = telemetry::TelemetryCommands::register_commands(zone);
+    if (!telemetry_commands) {
+      std::fprintf(stderr, "wirespeed-dataplane: telemetry commands unavailable: %s (%s)\n",
+                   telemetry_commands.error().context, std::strerror(telemetry_commands.error().sys_errno));
+    }
+    auto capture = telemetry::PacketCapture::enable();
+    if (!capture) {
+      std::fprintf(stderr, "wirespeed-dataplane: dpdk-dumpcap unavailable: %s (%s)\n",
+                   capture.error().context, rte_strerror(capture.error().sys_errno));
+    }
     for (unsigned w = 0; w < workers; ++w) {
       rte_eal_remote_launch(pipeline::worker_main, &specs[w], cfg.workers[w]);
     }
@@ -283,8 +302,18 @@ int main(int argc, char** argv) {
     // The single writer. It idles in short sleeps when there is nothing to
     // do: commands are rare and latency of a few hundred microseconds is
     // nothing to a handshake.
+    // Row 0's busy ratio: the passes that applied something, sleeps
+    // included in the total (one TSC read per pass, as the workers).
+    shm::LcoreCounters& main_counters = contexts[0]->counters();
+    uint64_t pass_start_tsc = rte_rdtsc();
     while (!g_stop.load()) {
-      if (applier.poll(monotonic_ns()) == 0) usleep(200);
+      const bool busy = applier.poll(monotonic_ns()) != 0;
+      if (!busy) usleep(200);
+      const uint64_t pass_end_tsc = rte_rdtsc();
+      main_counters.total_tsc.add(pass_end_tsc - pass_start_tsc);
+      if (busy) main_counters.busy_tsc.add(pass_end_tsc - pass_start_tsc);
+      main_counters.loops.add(1);
+      pass_start_tsc = pass_end_tsc;
     }
 
     std::printf("wirespeed-dataplane: stopping\n");

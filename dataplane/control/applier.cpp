@@ -29,21 +29,24 @@ void wipe(void* p, size_t n) noexcept {
 }  // namespace
 
 Applier::Applier(shm::SharedState& state, tables::Routes& routes, tables::IndexMap& index,
-                 rte_rcu_qsbr* rcu, pipeline::LcoreContext& main_ctx, rte_mempool* pool,
-                 rte_ring* internal) noexcept
+                 rte_rcu_qsbr* rcu, pipeline::LcoreContext& main_ctx, pipeline::GatewayConfig& gw,
+                 rte_mempool* pool, rte_ring* internal) noexcept
     : state_(state),
       zone_(state.zone()),
       routes_(routes),
       index_(index),
       rcu_(rcu),
       ctx_(main_ctx),
+      gw_(gw),
       pool_(pool),
       internal_(internal),
       peer_routes_(shm::kMaxPeers) {
   retired_.reserve(shm::kMaxKeypairs);
 }
 
-bool Applier::valid_peer(uint32_t peer) const noexcept { return peer < shm::kMaxPeers; }
+bool Applier::valid_peer(uint32_t peer) const noexcept {
+  return peer < shm::kMaxPeers;
+}
 
 unsigned Applier::poll(uint64_t now_ns) noexcept {
   ctx_.now_ns = now_ns;
@@ -60,7 +63,8 @@ unsigned Applier::poll(uint64_t now_ns) noexcept {
     if (rte_ring_dequeue_elem(state_.commands(), &cmd, sizeof(cmd)) != 0) break;
     apply(cmd);
     // A keypair install leaves keys in the copy.
-    if (cmd.kind == shm::MessageKind::kCmdKeypairInstall) wipe(cmd.body, sizeof(shm::CmdKeypairInstall));
+    if (cmd.kind == shm::MessageKind::kCmdKeypairInstall)
+      wipe(cmd.body, sizeof(shm::CmdKeypairInstall));
     ++work;
   }
   flush_routes();
@@ -115,7 +119,8 @@ void Applier::apply(const shm::RingMessage& cmd) noexcept {
           // A full table leaves the address unresolved: its packets are then
           // counted as no_neighbour.
           (void)tables::neighbour_set(zone_.neighbours[cmd.port], b.family, b.addr, b.mac);
-          if (cmd.port == static_cast<uint8_t>(shm::PortRole::kOuter)) release_held(b.family, b.addr);
+          if (cmd.port == static_cast<uint8_t>(shm::PortRole::kOuter))
+            release_held(b.family, b.addr);
         }
       }
       break;
@@ -157,6 +162,13 @@ void Applier::apply(const shm::RingMessage& cmd) noexcept {
       break;
     case MessageKind::kCmdFlushStaged:
       if (valid_peer(peer)) flush_staged(peer, false);
+      break;
+    case MessageKind::kCmdListenPortSet:
+      if (body_is(sizeof(shm::CmdListenPort))) {
+        shm::CmdListenPort b;
+        std::memcpy(&b, cmd.body, sizeof(b));
+        listen_port_set(b);
+      }
       break;
     default:
       break;  // unknown command kinds are ignored: an older control plane cannot break us
@@ -211,7 +223,8 @@ void Applier::allowed_ip(uint32_t peer, const shm::CmdAllowedIp& body, bool add)
   if (add) {
     // A prefix belongs to one peer: taking it moves it (as `wg set` does).
     for (auto& other : peer_routes_) {
-      if (&other != &owned) other.erase(std::remove_if(other.begin(), other.end(), same), other.end());
+      if (&other != &owned)
+        other.erase(std::remove_if(other.begin(), other.end(), same), other.end());
     }
     owned.push_back(c);
   }
@@ -309,8 +322,8 @@ void Applier::confirm(int32_t slot) noexcept {
 
 void Applier::keypairs_clear(uint32_t peer) noexcept {
   shm::PeerSlot& p = zone_.peers[peer];
-  const int32_t slots[3] = {p.current.exchange(shm::kNoKeypair), p.previous.exchange(shm::kNoKeypair),
-                            p.next.exchange(shm::kNoKeypair)};
+  const int32_t slots[3] = {p.current.exchange(shm::kNoKeypair),
+                            p.previous.exchange(shm::kNoKeypair), p.next.exchange(shm::kNoKeypair)};
   for (int32_t s : slots) retire(s);
 }
 
@@ -342,6 +355,16 @@ void Applier::reclaim(bool wait) noexcept {
 
 void Applier::endpoint_set(uint32_t peer, const shm::Endpoint& endpoint) noexcept {
   shm::write_endpoint(zone_.peers[peer], endpoint);
+}
+
+// The gateway answers on the new port from the next burst on; sessions are
+// untouched (a peer keeps sending to the old port until it hears from us or
+// is told, as with the kernel). Port 0 is refused: there is no socket to
+// pick a random port for us.
+void Applier::listen_port_set(const shm::CmdListenPort& body) noexcept {
+  if (body.port == 0) return;
+  gw_.listen_port.store(body.port, std::memory_order_relaxed);
+  zone_.header.listen_port.store(body.port, std::memory_order_release);
 }
 
 void Applier::flush_staged(uint32_t peer, bool send) noexcept {
@@ -379,7 +402,8 @@ void Applier::sweep_staged() noexcept {
     shm::PeerSlot& p = zone_.peers[peer];
     if (p.state.load(std::memory_order_relaxed) != shm::PeerState::kActive) continue;
     const int32_t current = p.current.load(std::memory_order_relaxed);
-    if (current == shm::kNoKeypair || pipeline::keypair_expired(zone_.keypairs[current], ctx_.now_ns)) {
+    if (current == shm::kNoKeypair ||
+        pipeline::keypair_expired(zone_.keypairs[current], ctx_.now_ns)) {
       continue;  // would only stage them again
     }
     // A racy peek is enough: flush_staged takes the lock.
@@ -445,8 +469,8 @@ void Applier::transmit_udp(uint32_t peer, const shm::CmdTransmitUdp& body) noexc
     std::memcpy(h.frame + header, body.payload, body.payload_len);
     h.len = static_cast<uint16_t>(header + body.payload_len);
     net::write_outer_headers(h.frame, ctx_.gw->mac[outer], net::MacAddress{}, *src, dst,
-                             ctx_.gw->listen_port, ep.port, h.frame + header, body.payload_len,
-                             ctx_.ipv4_id++, true);
+                             gw_.listen_port.load(std::memory_order_relaxed), ep.port,
+                             h.frame + header, body.payload_len, ctx_.ipv4_id++, true);
   }
   if (!mac) {
     shm::EventNeighbour miss{};
@@ -466,9 +490,11 @@ void Applier::transmit_udp(uint32_t peer, const shm::CmdTransmitUdp& body) noexc
   tables::word_to_mac(*mac, dst_mac.bytes.data());
   uint8_t frame[128 + sizeof(body.payload)];
   std::memcpy(frame + header, body.payload, body.payload_len);
-  net::write_outer_headers(frame, ctx_.gw->mac[outer], dst_mac, *src, dst, ctx_.gw->listen_port,
-                           ep.port, frame + header, body.payload_len, ctx_.ipv4_id++, true);
-  transmit_frame(static_cast<uint8_t>(outer), frame, static_cast<uint16_t>(header + body.payload_len));
+  net::write_outer_headers(frame, ctx_.gw->mac[outer], dst_mac, *src, dst,
+                           gw_.listen_port.load(std::memory_order_relaxed), ep.port, frame + header,
+                           body.payload_len, ctx_.ipv4_id++, true);
+  transmit_frame(static_cast<uint8_t>(outer), frame,
+                 static_cast<uint16_t>(header + body.payload_len));
 }
 
 }  // namespace wirespeed::dataplane::control

@@ -24,10 +24,12 @@ namespace wirespeed::dataplane::control {
 class Applier {
  public:
   // `main_ctx` is the main lcore's own pipeline context (TX queue 0, counter
-  // row 0); `internal` carries uint32 keypair slots from workers.
+  // row 0); `gw` is the GatewayConfig every context points at (the Applier
+  // is the one writer of its listen_port); `internal` carries uint32
+  // keypair slots from workers.
   Applier(shm::SharedState& state, tables::Routes& routes, tables::IndexMap& index,
-          rte_rcu_qsbr* rcu, pipeline::LcoreContext& main_ctx, rte_mempool* pool,
-          rte_ring* internal) noexcept;
+          rte_rcu_qsbr* rcu, pipeline::LcoreContext& main_ctx, pipeline::GatewayConfig& gw,
+          rte_mempool* pool, rte_ring* internal) noexcept;
 
   // One pass over everything pending. Returns how many items it handled, so
   // the caller can idle when there was nothing to do.
@@ -62,6 +64,7 @@ class Applier {
   void keypair_install(uint32_t peer, const shm::CmdKeypairInstall& body) noexcept;
   void keypairs_clear(uint32_t peer) noexcept;
   void endpoint_set(uint32_t peer, const shm::Endpoint& endpoint) noexcept;
+  void listen_port_set(const shm::CmdListenPort& body) noexcept;
   void transmit_frame(uint8_t port, const uint8_t* frame, uint16_t len) noexcept;
   void transmit_udp(uint32_t peer, const shm::CmdTransmitUdp& body) noexcept;
   void release_held(uint8_t family, const uint8_t addr[16]) noexcept;
@@ -81,6 +84,7 @@ class Applier {
   tables::IndexMap& index_;
   rte_rcu_qsbr* rcu_;
   pipeline::LcoreContext& ctx_;
+  pipeline::GatewayConfig& gw_;
   rte_mempool* pool_;
   rte_ring* internal_;
   uint64_t next_stage_sweep_ns_ = 0;

@@ -8,6 +8,7 @@
 #include <rte_ring.h>
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 
 #include "dataplane/crypto/chacha_poly.hpp"
@@ -40,12 +41,17 @@ struct PortAddresses {
   bool on_link(const net::IpAddr& a) const noexcept;
 };
 
-// What stays the same for the life of the gateway, shared by all lcores.
+// What the lcores share about the gateway. Everything but listen_port stays
+// the same for the life of the gateway. listen_port changes at run time
+// (`wg set NAME listen-port`): only the main lcore stores it (Applier, on
+// kCmdListenPortSet), workers load it relaxed once per burst. A burst that
+// straddles the change uses the old port for all its packets, which is what
+// the kernel's socket swap amounts to as well.
 struct GatewayConfig {
   uint16_t port_id[shm::kPortCount] = {};
   net::MacAddress mac[shm::kPortCount];
   PortAddresses addresses[shm::kPortCount];
-  uint16_t listen_port = 51820;
+  std::atomic<uint16_t> listen_port{51820};
   uint16_t mtu = 1420;  // inner MTU: largest inner IP packet we encapsulate
 };
 

@@ -72,6 +72,7 @@ struct DataPacket {
 
 void decap_burst(LcoreContext& ctx, rte_mbuf** pkts, unsigned n) noexcept {
   const GatewayConfig& gw = *ctx.gw;
+  const uint16_t listen_port = gw.listen_port.load(std::memory_order_relaxed);
   const PortAddresses& outer = gw.addresses[static_cast<unsigned>(shm::PortRole::kOuter)];
   shm::PortCounters& rx = ctx.counters().port[static_cast<unsigned>(shm::PortRole::kOuter)];
 
@@ -86,7 +87,7 @@ void decap_burst(LcoreContext& ctx, rte_mbuf** pkts, unsigned n) noexcept {
     const uint8_t* frame = rte_pktmbuf_mtod(m, const uint8_t*);
     const net::FrameView v = net::parse_frame(frame, m->data_len);
     const bool udp = v.kind == net::FrameKind::kIpv4Udp || v.kind == net::FrameKind::kIpv6Udp;
-    if (udp && v.dst_port == gw.listen_port && outer.is_own(v.dst)) {
+    if (udp && v.dst_port == listen_port && outer.is_own(v.dst)) {
       const uint8_t* msg = frame + v.payload_offset;
       const uint16_t len = v.payload_len;
       if (len < 4 || msg[1] != 0 || msg[2] != 0 || msg[3] != 0) [[unlikely]] {

@@ -67,6 +67,7 @@ struct PeerSend {
   net::IpAddr dst;
   const net::IpAddr* src = nullptr;
   net::MacAddress dst_mac;
+  uint16_t src_port = 0;  // our listen port
   uint16_t dst_port = 0;
 };
 
@@ -97,6 +98,8 @@ bool prepare_peer(LcoreContext& ctx, uint32_t peer_id, rte_mbuf** pkts, unsigned
   const GatewayConfig& gw = *ctx.gw;
   const unsigned outer_port = static_cast<unsigned>(shm::PortRole::kOuter);
   const PortAddresses& outer = gw.addresses[outer_port];
+  // The listen port may change at runtime (wg set listen-port): read once.
+  out.src_port = gw.listen_port.load(std::memory_order_relaxed);
   const shm::Endpoint ep = shm::read_endpoint(peer);
   out.dst.family = ep.family;
   std::memcpy(out.dst.bytes.data(), ep.addr, 16);
@@ -180,7 +183,7 @@ void finish_peer(LcoreContext& ctx, const PeerSend& send, rte_mbuf** ready) noex
       continue;
     }
     net::write_outer_headers(out, gw.mac[outer_port], send.dst_mac, *send.src, send.dst,
-                             gw.listen_port, send.dst_port, out + header_len, udp_payload,
+                             send.src_port, send.dst_port, out + header_len, udp_payload,
                              ctx.ipv4_id++, false);
     m->ol_flags = 0;
     m->packet_type = 0;

@@ -1,6 +1,8 @@
 // The worker loop and work sharing (see worker.hpp). Worker lcores only.
 #include "dataplane/pipeline/worker.hpp"
 
+#include <rte_cycles.h>
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_ring.h>
 
@@ -63,7 +65,7 @@ unsigned worker_pass(WorkerSpec& spec) noexcept {
   LcoreContext& ctx = *spec.ctx;
   ctx.now_ns = monotonic_ns();  // once per pass: every burst of this pass shares it
   rte_mbuf* pkts[kBurst];
-  unsigned received = 0;
+  unsigned received = 0, helped = 0;
   for (const QueueRef& q : spec.rx) {
     const uint16_t n = rte_eth_rx_burst(q.port, q.queue, pkts, kBurst);
     if (n == 0) continue;
@@ -72,19 +74,30 @@ unsigned worker_pass(WorkerSpec& spec) noexcept {
   }
   if (spec.share != nullptr) {
     set_idle(spec, received == 0);
-    if (received == 0) help_shared(spec);
+    if (received == 0) helped = help_shared(spec);
   }
   flush_tx(ctx);
   ctx.counters().loops.add(1);
-  return received;
+  return received + helped;
 }
 
 int worker_main(void* arg) {
   WorkerSpec& spec = *static_cast<WorkerSpec*>(arg);
   rte_rcu_qsbr_thread_register(spec.rcu, spec.rcu_thread_id);
   rte_rcu_qsbr_thread_online(spec.rcu, spec.rcu_thread_id);
+  shm::LcoreCounters& counters = spec.ctx->counters();
+  // Busy ratio: one TSC read per pass, at its end; the pass's cycles are the
+  // time since the previous read and count as busy when it handled packets
+  // (own queues or shared bursts; l3fwd-power's notion of an idle poll).
+  // Counters are written once per pass, never per packet.
+  uint64_t pass_start_tsc = rte_rdtsc();
   while (!spec.stop->load(std::memory_order_relaxed)) {
-    worker_pass(spec);
+    const unsigned handled = worker_pass(spec);
+    const uint64_t pass_end_tsc = rte_rdtsc();
+    const uint64_t pass_tsc = pass_end_tsc - pass_start_tsc;
+    pass_start_tsc = pass_end_tsc;
+    counters.total_tsc.add(pass_tsc);
+    if (handled != 0) counters.busy_tsc.add(pass_tsc);
     rte_rcu_qsbr_quiescent(spec.rcu, spec.rcu_thread_id);
   }
   set_idle(spec, false);  // a stopped worker helps nobody

@@ -59,7 +59,8 @@ struct WorkerSpec {
 };
 
 // One pass of the loop minus RCU: own queues, shared bursts when idle, TX
-// flush. Returns the packets this worker received from its own queues.
+// flush. Returns the packets it handled (received on its own queues, or
+// taken from the share).
 // Exposed for tests and the benchmark; worker_main calls it forever.
 unsigned worker_pass(WorkerSpec& spec) noexcept;
 

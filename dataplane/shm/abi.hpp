@@ -34,7 +34,9 @@
 namespace wirespeed::dataplane::shm {
 
 inline constexpr uint64_t kAbiMagic = 0x31764D4853505357ULL;  // "WSPSHMv1", little-endian
-inline constexpr uint32_t kAbiVersion = 1;
+// 2: per-lcore busy/total TSC cycles, lcore ids and TSC rate in the header,
+//    kCmdListenPortSet.
+inline constexpr uint32_t kAbiVersion = 2;
 
 // Names are prefixed by DPDK's --file-prefix already, so they are fixed.
 inline constexpr char kStateZoneName[] = "ws_state";
@@ -247,6 +249,9 @@ struct alignas(64) LcoreCounters {
   Counter decrypted, encrypted, punted, staged, keepalives_received;
   Counter drops[kDropReasonCount];
   Counter loops;  // worker loop iterations (liveness)
+  // TSC cycles spent in loop passes that received at least one packet, and in
+  // all passes: busy_tsc / total_tsc is the lcore's busy ratio.
+  Counter busy_tsc, total_tsc;
 };
 
 struct alignas(64) PeerCounters {
@@ -292,7 +297,11 @@ struct alignas(64) StateHeader {
   uint32_t dataplane_pid = 0;
   std::atomic<uint32_t> controlplane_pid{0};
   uint32_t worker_count = 0;
-  uint32_t listen_port = 0;
+  // Written by the creator at start and by the main lcore on kCmdListenPortSet.
+  std::atomic<uint32_t> listen_port{0};
+  uint64_t tsc_hz = 0;  // rte_get_tsc_hz() of the dataplane
+  // EAL lcore id of each counter row (row 0 the main lcore, 1.. the workers).
+  uint16_t lcore_ids[kCounterRows] = {};
   std::atomic<uint64_t> heartbeat_ns{0};  // main lcore, every loop; CLOCK_MONOTONIC
   uint64_t started_ns = 0;
   PortInfo ports[kPortCount];
@@ -339,6 +348,7 @@ enum class MessageKind : uint16_t {
   kCmdSendKeepalive,      // send an empty data message to `peer` now
   kCmdEndpointSet,        // body: Endpoint; set `peer`'s endpoint
   kCmdFlushStaged,        // drop `peer`'s staged packets (handshake gave up)
+  kCmdListenPortSet,      // body: CmdListenPort; the UDP port the gateway listens and sends on
 };
 
 struct EventKeypair {
@@ -365,6 +375,11 @@ struct EventNeighbour {
 struct CmdPeerSet {
   uint8_t public_key[32];
   Endpoint endpoint;  // family 0: keep the current one (none for a new peer)
+};
+
+struct CmdListenPort {
+  uint16_t port;  // host byte order, 1..65535
+  uint8_t reserved[2];
 };
 
 struct CmdAllowedIp {

@@ -402,7 +402,7 @@ cmd_start_controlplane() {
   # Each start gets its own log; the previous one is kept beside it.
   [[ -f $DIR/controlplane.log ]] && mv "$DIR/controlplane.log" "$DIR/controlplane.log.$(date +%s%N)"
   launch controlplane "$NS_GW" "$CONTROLPLANE" --config "$CONFIG"
-  wait_ready controlplane "wirespeed-controlplane: ready"
+  wait_ready controlplane "info: ready"
   say "controlplane ready (pid $(pid_of controlplane))"
 }
 
@@ -470,7 +470,8 @@ cmd_down() {
   for ns in "$NS_LAN" "$NS_GW" "$NS_REMOTE"; do
     [[ -e /var/run/netns/$ns ]] && ip netns delete "$ns"
   done
-  rm -f "/var/run/wireguard/$WG_IF.sock" "/var/run/wireguard/$GW_NAME.sock"
+  # w2-TAG: the second wireguard-go of tests/lab/wg_tools_lab_test.cpp.
+  rm -f "/var/run/wireguard/$WG_IF.sock" "/var/run/wireguard/$GW_NAME.sock" "/var/run/wireguard/w2-$TAG.sock"
   rm -rf "/var/run/dpdk/$FILE_PREFIX"
   # DPDK leaves its hugepage files behind even on a clean exit; they hold
   # the pages until removed.

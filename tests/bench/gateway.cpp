@@ -142,7 +142,7 @@ BenchGateway::BenchGateway(unsigned peers, unsigned lcores) : peers_(peers) {
   share_->ring[o] = rte_ring_create("bench_share_o", 8 * dp::pipeline::kBurst, socket, 0);
   share_->ring[i] = rte_ring_create("bench_share_i", 8 * dp::pipeline::kBurst, socket, 0);
   if (share_->ring[o] == nullptr || share_->ring[i] == nullptr) die("work share rings");
-  applier_ = std::make_unique<dp::control::Applier>(*state_, *routes_, *index_, rcu_, *contexts_[0],
+  applier_ = std::make_unique<dp::control::Applier>(*state_, *routes_, *index_, rcu_, *contexts_[0], gw_,
                                                     pool_, internal_);
 
   // Neighbours: the outer gateway and the LAN host.

@@ -167,12 +167,12 @@ TEST(ConfigErrors, DocumentThatIsNotAMapping) {
   LoadResult r = load("");
   ASSERT_FALSE(r.config);
   EXPECT_EQ(r.error.to_string(),
-            "gw.yaml: expected a mapping with keys interface, dataplane, peers, got nothing");
+            "gw.yaml: expected a mapping with keys interface, dataplane, peers, metrics, log, got nothing");
 
   r = load("- interface\n- dataplane\n");
   ASSERT_FALSE(r.config);
   EXPECT_EQ(r.error.to_string(),
-            "gw.yaml:1:1: expected a mapping with keys interface, dataplane, peers, got a list");
+            "gw.yaml:1:1: expected a mapping with keys interface, dataplane, peers, metrics, log, got a list");
 
   r = load("interface: {name: gw, private_key: " + b64(kPriv) + "}\n");
   ASSERT_FALSE(r.config);

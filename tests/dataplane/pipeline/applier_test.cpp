@@ -275,11 +275,50 @@ TEST_F(ApplierTest, RetiredKeypairWaitsForTheGracePeriod) {
   EXPECT_TRUE(all_zero(zone().keypairs[slot_a].receive_key, 32));
 }
 
+// `wg set NAME listen-port`: decap accepts data on the new port only, encap
+// and control-plane datagrams leave from it, the header reports it; port 0
+// and a short body change nothing.
+TEST_F(ApplierTest, ListenPortSetMovesTheGatewayToTheNewPort) {
+  standard_setup();
+  zone().header.listen_port = kListenPort;  // as dataplane_main sets it at start
+  const Net& n = net();
+  constexpr uint16_t kNewPort = kListenPort + 7;
+  shm::CmdListenPort zero{};
+  command(MessageKind::kCmdListenPortSet, shm::kNoPeer, zero);
+  command_bytes(MessageKind::kCmdListenPortSet, shm::kNoPeer, &kNewPort, 1);  // too short
+  poll();
+  EXPECT_EQ(gw_.listen_port.load(), kListenPort);
+  EXPECT_EQ(zone().header.listen_port.load(), kListenPort);
+
+  shm::CmdListenPort body{};
+  body.port = kNewPort;
+  command(MessageKind::kCmdListenPortSet, shm::kNoPeer, body);
+  poll();
+  EXPECT_EQ(gw_.listen_port.load(), kNewPort);
+  EXPECT_EQ(zone().header.listen_port.load(), kNewPort);
+
+  // To the old port: not ours any more.
+  decap(peer_data(kp0_, 0, ip_packet(n.remote4, n.host4, 10, 1)));
+  EXPECT_TRUE(take_tx(PortRole::kInner).empty());
+  // To the new one: delivered with the same session.
+  Bytes frame = peer_data(kp0_, 1, ip_packet(n.remote4, n.host4, 10, 2));
+  frame[14 + 20 + 2] = static_cast<uint8_t>(kNewPort >> 8);  // UDP destination port
+  frame[14 + 20 + 3] = static_cast<uint8_t>(kNewPort & 0xff);
+  frame[14 + 20 + 6] = frame[14 + 20 + 7] = 0;  // no UDP checksum (IPv4)
+  decap(frame);
+  EXPECT_EQ(take_tx(PortRole::kInner).size(), 1u);
+
+  encap(lan_frame(ip_packet(n.host4, n.remote4, 77)));
+  const std::vector<SentDatagram> sent = take_outer();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].view.src_port, kNewPort);
+}
+
 TEST_F(ApplierTest, WorksWithoutAnRcuVariable) {
   // rcu == nullptr (no reader registered anywhere): Routes::apply and the
   // keypair retirement skip their grace periods.
   applier_ = std::make_unique<control::Applier>(*state_, test_routes(), test_index(), nullptr,
-                                                main_ctx_, test_pool(), internal_);
+                                                main_ctx_, gw_, test_pool(), internal_);
   standard_setup(4, false);
   const TestKeypair a = make_keypair(71), b = make_keypair(72), c = make_keypair(73);
   install(0, a);

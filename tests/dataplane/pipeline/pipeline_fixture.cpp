@@ -239,7 +239,7 @@ void PipelineTest::SetUp() {
   bind_context(main_ctx_, 0, gw_, *state_, internal_);
   bind_context(worker_ctx_, 1, gw_, *state_, internal_);
   applier_ = std::make_unique<control::Applier>(*state_, *g_process.routes, *g_process.index, rcu_,
-                                                main_ctx_, g_process.pool, internal_);
+                                                main_ctx_, gw_, g_process.pool, internal_);
 }
 
 void PipelineTest::TearDown() {
