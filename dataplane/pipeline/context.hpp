@@ -115,8 +115,9 @@ void decap_burst(LcoreContext& ctx, rte_mbuf** pkts, unsigned n) noexcept;
 void encap_burst(LcoreContext& ctx, rte_mbuf** pkts, unsigned n) noexcept;
 
 // Encrypts and sends IP packets (Ethernet header already stripped: each mbuf
-// starts at its IP header) to one peer with its current keypair; used by
-// encap_burst after routing and by the main lcore to flush staged packets.
+// starts at its IP header) to one peer with its current keypair; the main
+// lcore's way to flush staged packets and send keepalives (encap_burst does
+// the same per peer, but seals all peers of a burst in one call).
 // Packets that cannot go now are staged again (stage == true) or dropped.
 void encap_to_peer(LcoreContext& ctx, uint32_t peer, rte_mbuf** pkts, unsigned n,
                    bool stage) noexcept;
