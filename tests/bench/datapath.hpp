@@ -65,8 +65,10 @@ RunResult run(BenchGateway& gw, Direction dir, const Streams& streams,
 // With one lcore there is no share and lcore 0 does everything. Mpps here is
 // wall-clock: packets / (end - start) of the whole run, generator included,
 // so that 1 and N lcores are measured alike. `stream` is one stream (of
-// make_streams(..., lcores = 1, ...)).
+// make_streams(..., lcores = 1, ...)). dma_like: the generator writes frames
+// with streaming stores, past the caches, as a NIC's DMA would; otherwise
+// with memcpy, which leaves them hot in lcore 0's cache.
 RunResult run_one_queue(BenchGateway& gw, Direction dir, const std::vector<Bytes>& stream,
-                        const std::vector<unsigned>& lcores, unsigned passes);
+                        const std::vector<unsigned>& lcores, unsigned passes, bool dma_like);
 
 }  // namespace wirespeed::bench
