@@ -18,7 +18,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -206,58 +208,82 @@ int main(int argc, char** argv) {
   // 2. One lcore, many peers and one peer.
   BenchGateway gw(opt.peers, max_lcores);
   bool lossless = true;
-  auto measure = [&](Direction dir, unsigned size, bool one_peer, unsigned nl, bool mpps) {
-    const Streams streams = make_streams(gw, dir, size, one_peer, nl, opt.frames);
-    const std::vector<unsigned> use(lcores.begin(), lcores.begin() + nl);
-    run(gw, dir, streams, use, 1);  // warm-up: caches, mempool per-lcore caches, branch predictors
-    std::vector<double> v;
-    Figure f;
+  // Every data-path figure is a Trial: its streams are made up front, each
+  // is warmed up once, then all of a table's trials run in rounds (one run
+  // of each per round), so that a disturbance of the machine spreads over
+  // figures instead of skewing every run of one.
+  struct Trial {
+    std::string label;
+    std::function<RunResult(unsigned passes)> once;
+    bool mpps = false;
+    std::vector<double> values;
+    Figure figure;
+  };
+  auto run_rounds = [&](std::vector<Trial>& trials) {
+    for (Trial& t : trials) t.once(1);  // warm-up: caches, mempool caches, branch predictors
     for (unsigned r = 0; r < opt.runs; ++r) {
-      const RunResult res = run(gw, dir, streams, use, opt.passes);
-      v.push_back(mpps ? res.mpps : res.ns_per_packet);
-      if (res.done != res.offered) {
-        f.lossless = false;
-        f.drops = std::to_string(res.offered - res.done) + " of " + std::to_string(res.offered) + " lost: " + res.drops;
+      for (Trial& t : trials) {
+        const RunResult res = t.once(opt.passes);
+        t.values.push_back(t.mpps ? res.mpps : res.ns_per_packet);
+        if (res.done != res.offered) {
+          t.figure.lossless = false;
+          t.figure.drops = std::to_string(res.offered - res.done) + " of " + std::to_string(res.offered) +
+                           " lost: " + res.drops;
+        }
       }
     }
-    f.stat = summarise(v);
-    if (!f.lossless) {
-      lossless = false;
-      std::fprintf(stderr, "wirespeed-bench: %s %s %s x%u: %s\n", dir == Direction::kEncap ? "encap" : "decap",
-                   size_name(size).c_str(), one_peer ? "one peer" : "many peers", nl, f.drops.c_str());
+    for (Trial& t : trials) {
+      t.figure.stat = summarise(t.values);
+      if (!t.figure.lossless) {
+        lossless = false;
+        std::fprintf(stderr, "wirespeed-bench: %s: %s\n", t.label.c_str(), t.figure.drops.c_str());
+      }
     }
-    return f;
+  };
+  std::vector<std::unique_ptr<Streams>> keep;  // streams live until the end
+  auto direct = [&](Direction dir, unsigned size, bool one_peer, unsigned nl, bool mpps) {
+    keep.push_back(std::make_unique<Streams>(make_streams(gw, dir, size, one_peer, nl, opt.frames)));
+    const Streams* streams = keep.back().get();
+    const std::vector<unsigned> use(lcores.begin(), lcores.begin() + nl);
+    Trial t;
+    t.label = std::string(dir == Direction::kEncap ? "encap " : "decap ") + size_name(size) +
+              (one_peer ? " one peer x" : " many peers x") + std::to_string(nl);
+    t.once = [&gw, dir, streams, use](unsigned passes) { return run(gw, dir, *streams, use, passes); };
+    t.mpps = mpps;
+    return t;
   };
   // One peer through one RX queue (run_one_queue): wall-clock Mpps.
-  auto measure_queue = [&](Direction dir, unsigned size, unsigned nl, bool dma_like) {
-    const Streams streams = make_streams(gw, dir, size, true, 1, opt.frames);
+  auto one_queue = [&](Direction dir, unsigned size, unsigned nl, bool dma_like) {
+    keep.push_back(std::make_unique<Streams>(make_streams(gw, dir, size, true, 1, opt.frames)));
+    const Streams* streams = keep.back().get();
     const std::vector<unsigned> use(lcores.begin(), lcores.begin() + nl);
-    run_one_queue(gw, dir, streams.per_lcore[0], use, 1, dma_like);  // warm-up
-    std::vector<double> v;
-    Figure f;
-    for (unsigned r = 0; r < opt.runs; ++r) {
-      const RunResult res = run_one_queue(gw, dir, streams.per_lcore[0], use, opt.passes, dma_like);
-      v.push_back(res.mpps);
-      if (res.done != res.offered) {
-        f.lossless = false;
-        f.drops = std::to_string(res.offered - res.done) + " of " + std::to_string(res.offered) + " lost: " + res.drops;
-      }
-    }
-    f.stat = summarise(v);
-    if (!f.lossless) {
-      lossless = false;
-      std::fprintf(stderr, "wirespeed-bench: %s %s one peer, one RX queue x%u: %s\n",
-                   dir == Direction::kEncap ? "encap" : "decap", size_name(size).c_str(), nl, f.drops.c_str());
-    }
-    return f;
+    Trial t;
+    t.label = std::string(dir == Direction::kEncap ? "encap " : "decap ") + size_name(size) +
+              " one peer, one RX queue x" + std::to_string(nl) + (dma_like ? " (DMA-like)" : "");
+    t.once = [&gw, dir, streams, use, dma_like](unsigned passes) {
+      return run_one_queue(gw, dir, streams->per_lcore[0], use, passes, dma_like);
+    };
+    t.mpps = true;
+    return t;
   };
-  std::map<std::string, Figure> encap, decap, encap1, decap1;
+
+  std::vector<Trial> one_lcore;
   for (unsigned size : kSizes) {
-    encap[size_name(size)] = measure(Direction::kEncap, size, false, 1, false);
-    decap[size_name(size)] = measure(Direction::kDecap, size, false, 1, false);
-    encap1[size_name(size)] = measure(Direction::kEncap, size, true, 1, false);
-    decap1[size_name(size)] = measure(Direction::kDecap, size, true, 1, false);
+    one_lcore.push_back(direct(Direction::kEncap, size, false, 1, false));
+    one_lcore.push_back(direct(Direction::kDecap, size, false, 1, false));
+    one_lcore.push_back(direct(Direction::kEncap, size, true, 1, false));
+    one_lcore.push_back(direct(Direction::kDecap, size, true, 1, false));
   }
+  run_rounds(one_lcore);
+  std::map<std::string, Figure> encap, decap, encap1, decap1;
+  for (size_t i = 0; i < std::size(kSizes); ++i) {
+    const std::string k = size_name(kSizes[i]);
+    encap[k] = one_lcore[4 * i].figure;
+    decap[k] = one_lcore[4 * i + 1].figure;
+    encap1[k] = one_lcore[4 * i + 2].figure;
+    decap1[k] = one_lcore[4 * i + 3].figure;
+  }
+  keep.clear();
 
   std::printf("\nAEAD alone, ns per packet: the ceiling (raw IPsec-MB) and wirespeed's dataplane/crypto layer\n"
               "%-6s | %-22s %-22s | %-22s %-22s\n", "size", "ceiling seal", "ceiling open", "engine seal", "engine open");
@@ -280,16 +306,30 @@ int main(int argc, char** argv) {
   // 3. Scaling at 1420 B, Mpps by lcore count.
   std::map<unsigned, Figure> sc_enc_many, sc_dec_many, sc_enc_one, sc_dec_one, sc_enc_q, sc_dec_q,
       sc_enc_qw, sc_dec_qw;
+  std::vector<Trial> scaling_trials;
   for (unsigned nl = 1; nl <= max_lcores; ++nl) {
-    sc_enc_many[nl] = measure(Direction::kEncap, 1420, false, nl, true);
-    sc_dec_many[nl] = measure(Direction::kDecap, 1420, false, nl, true);
-    sc_enc_one[nl] = measure(Direction::kEncap, 1420, true, nl, true);
-    sc_dec_one[nl] = measure(Direction::kDecap, 1420, true, nl, true);
-    sc_enc_q[nl] = measure_queue(Direction::kEncap, 1420, nl, true);
-    sc_dec_q[nl] = measure_queue(Direction::kDecap, 1420, nl, true);
-    sc_enc_qw[nl] = measure_queue(Direction::kEncap, 1420, nl, false);
-    sc_dec_qw[nl] = measure_queue(Direction::kDecap, 1420, nl, false);
+    scaling_trials.push_back(direct(Direction::kEncap, 1420, false, nl, true));
+    scaling_trials.push_back(direct(Direction::kDecap, 1420, false, nl, true));
+    scaling_trials.push_back(direct(Direction::kEncap, 1420, true, nl, true));
+    scaling_trials.push_back(direct(Direction::kDecap, 1420, true, nl, true));
+    scaling_trials.push_back(one_queue(Direction::kEncap, 1420, nl, true));
+    scaling_trials.push_back(one_queue(Direction::kDecap, 1420, nl, true));
+    scaling_trials.push_back(one_queue(Direction::kEncap, 1420, nl, false));
+    scaling_trials.push_back(one_queue(Direction::kDecap, 1420, nl, false));
   }
+  run_rounds(scaling_trials);
+  for (unsigned nl = 1; nl <= max_lcores; ++nl) {
+    const size_t b = 8 * (nl - 1);
+    sc_enc_many[nl] = scaling_trials[b].figure;
+    sc_dec_many[nl] = scaling_trials[b + 1].figure;
+    sc_enc_one[nl] = scaling_trials[b + 2].figure;
+    sc_dec_one[nl] = scaling_trials[b + 3].figure;
+    sc_enc_q[nl] = scaling_trials[b + 4].figure;
+    sc_dec_q[nl] = scaling_trials[b + 5].figure;
+    sc_enc_qw[nl] = scaling_trials[b + 6].figure;
+    sc_dec_qw[nl] = scaling_trials[b + 7].figure;
+  }
+  keep.clear();
   std::printf("\nscaling at 1420 B, Mpps. Each lcore fed directly (sum over lcores of packets / timed seconds):\n"
               "%-7s | %-22s %-22s | %-22s %-22s\n", "lcores", "encap many peers", "decap many peers",
               "encap one peer", "decap one peer");
