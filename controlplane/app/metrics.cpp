@@ -2,6 +2,8 @@
 // by the Agent loop; every socket is non-blocking and nothing here waits.
 #include "controlplane/app/metrics.hpp"
 
+#include "dataplane/shm/text.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -289,11 +291,7 @@ namespace shm = dataplane::shm;
 
 constexpr double kNsPerSecond = 1e9;
 
-std::string key_base64(const uint8_t key[32]) {
-  char text[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
-  sodium_bin2base64(text, sizeof(text), key, 32, sodium_base64_VARIANT_ORIGINAL);
-  return text;
-}
+using shm::key_base64;
 
 const char* port_role(unsigned p) {
   return p == 0 ? "outer" : "inner";

@@ -13,27 +13,8 @@ namespace wirespeed::controlplane::app {
 
 namespace shm = dataplane::shm;
 
-std::string key_base64(const uint8_t key[32]) {
-  char text[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
-  sodium_bin2base64(text, sizeof(text), key, 32, sodium_base64_VARIANT_ORIGINAL);
-  return text;
-}
-
-std::string endpoint_text(const shm::Endpoint& e) {
-  char addr[INET6_ADDRSTRLEN] = "";
-  char text[INET6_ADDRSTRLEN + 16];
-  if (e.family == 4) {
-    inet_ntop(AF_INET, e.addr, addr, sizeof(addr));
-    std::snprintf(text, sizeof(text), "%s:%u", addr, e.port);
-    return text;
-  }
-  if (e.family == 6) {
-    inet_ntop(AF_INET6, e.addr, addr, sizeof(addr));
-    std::snprintf(text, sizeof(text), "[%s]:%u", addr, e.port);
-    return text;
-  }
-  return "none";
-}
+using shm::endpoint_text;
+using shm::key_base64;
 
 void print_status(std::FILE* out, const config::Config& cfg, const shm::StateZone& zone,
                   uint64_t now_ns) {

@@ -13,13 +13,13 @@
 
 #include "config/config.hpp"
 #include "dataplane/shm/abi.hpp"
+#include "dataplane/shm/text.hpp"
 
 namespace wirespeed::controlplane::app {
 
-// "192.0.2.2:51820", "[2001:db8::2]:51820" or "none".
-std::string endpoint_text(const dataplane::shm::Endpoint& e);
-// Standard base64 of a 32-byte public key.
-std::string key_base64(const uint8_t key[32]);
+// Text forms of endpoints and keys: one definition for every view.
+using dataplane::shm::endpoint_text;
+using dataplane::shm::key_base64;
 
 void print_status(std::FILE* out, const config::Config& cfg, const dataplane::shm::StateZone& zone,
                   uint64_t now_ns);

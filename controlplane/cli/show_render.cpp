@@ -1,6 +1,8 @@
 // The text and JSON forms of `wirespeed show` (show_render.hpp).
 #include "controlplane/cli/show_render.hpp"
 
+#include "dataplane/shm/text.hpp"
+
 #include <arpa/inet.h>
 
 #include <cstdio>
@@ -20,20 +22,6 @@ const char* role_name(unsigned port) {
   return port == 0 ? "outer" : "inner";
 }
 
-std::string endpoint_text(const shm::Endpoint& e) {
-  char addr[INET6_ADDRSTRLEN] = "";
-  if (e.family == 4 && inet_ntop(AF_INET, e.addr, addr, sizeof(addr)) != nullptr) {
-    return std::string(addr) + ":" + std::to_string(e.port);
-  }
-  if (e.family == 6 && inet_ntop(AF_INET6, e.addr, addr, sizeof(addr)) != nullptr) {
-    std::string out(1, '[');  // piecewise: see yaml_quoted() in import.cpp (GCC bug 105329)
-    out += addr;
-    out += "]:";
-    out += std::to_string(e.port);
-    return out;
-  }
-  return "";
-}
 
 std::string mac_text(const uint8_t mac[6]) {
   char buf[18];
@@ -148,7 +136,7 @@ std::string render_text(const shm::Snapshot& s, const ShowContext& ctx) {
     put(o, "\npeer: %s%s%s%s\n", key.c_str(), name.empty() ? "" : " (", name.c_str(),
         name.empty() ? "" : ")");
     put(o, "  slot: %u\n", p.slot);
-    const std::string ep = endpoint_text(p.endpoint);
+    const std::string ep = shm::endpoint_text(p.endpoint, "");
     put(o, "  endpoint: %s\n", ep.empty() ? "(none)" : ep.c_str());
     if (p.last_handshake_age_ns) {
       put(o, "  latest handshake: %s ago (%llu handshake(s))\n",
@@ -277,7 +265,7 @@ std::string render_json(const shm::Snapshot& s, const ShowContext& ctx, bool pre
   for (const shm::PeerSnapshot& p : s.peers) {
     const std::string key = key_to_base64(std::span<const uint8_t, 32>(p.public_key, 32));
     const std::string name = peer_name(ctx, key);
-    const std::string ep = endpoint_text(p.endpoint);
+    const std::string ep = shm::endpoint_text(p.endpoint, "");
     j.begin_object();
     j.field("slot", p.slot);
     j.field("public_key", key);

@@ -3,6 +3,8 @@
 // ipc-uapi.h) and wireguard-go read and write them. Control-plane main thread.
 #include "controlplane/uapi/protocol.hpp"
 
+#include "dataplane/shm/text.hpp"
+
 #include <arpa/inet.h>
 #include <sodium.h>
 
@@ -219,18 +221,6 @@ void append_line(std::string& out, const char* key, std::string_view value) {
   out += '\n';
 }
 
-std::string endpoint_text(const dataplane::shm::Endpoint& e) {
-  char addr[INET6_ADDRSTRLEN] = "";
-  char text[INET6_ADDRSTRLEN + 16];
-  if (e.family == 4) {
-    inet_ntop(AF_INET, e.addr, addr, sizeof(addr));
-    std::snprintf(text, sizeof(text), "%s:%u", addr, e.port);
-  } else {
-    inet_ntop(AF_INET6, e.addr, addr, sizeof(addr));
-    std::snprintf(text, sizeof(text), "[%s]:%u", addr, e.port);
-  }
-  return text;
-}
 
 }  // namespace
 
@@ -289,7 +279,7 @@ std::string format_get(const DeviceInfo& info) {
     append_line(out, "preshared_key", hex_key(p.preshared_key ? p.preshared_key->data() : zero));
     append_line(out, "protocol_version", "1");
     if (p.endpoint.family == 4 || p.endpoint.family == 6) {
-      append_line(out, "endpoint", endpoint_text(p.endpoint));
+      append_line(out, "endpoint", dataplane::shm::endpoint_text(p.endpoint));
     }
     append_line(out, "last_handshake_time_sec",
                 std::to_string(p.last_handshake_unix_ns / 1000000000ULL));

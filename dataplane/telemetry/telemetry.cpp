@@ -4,6 +4,8 @@
 // so ratios are given as the raw TSC cycle pair and a whole percentage.
 #include "dataplane/telemetry/telemetry.hpp"
 
+#include "dataplane/shm/text.hpp"
+
 #include <arpa/inet.h>
 #include <rte_errno.h>
 #include <rte_pdump.h>
@@ -42,25 +44,6 @@ const char* port_name(unsigned p) {
   return p == 0 ? "outer" : "inner";
 }
 
-std::string key_base64(const uint8_t key[32]) {
-  char text[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
-  sodium_bin2base64(text, sizeof(text), key, 32, sodium_base64_VARIANT_ORIGINAL);
-  return text;
-}
-
-std::string endpoint_text(const shm::Endpoint& e) {
-  char addr[INET6_ADDRSTRLEN] = "";
-  char text[INET6_ADDRSTRLEN + 16];
-  if (e.family == 4 && inet_ntop(AF_INET, e.addr, addr, sizeof(addr)) != nullptr) {
-    std::snprintf(text, sizeof(text), "%s:%u", addr, e.port);
-    return text;
-  }
-  if (e.family == 6 && inet_ntop(AF_INET6, e.addr, addr, sizeof(addr)) != nullptr) {
-    std::snprintf(text, sizeof(text), "[%s]:%u", addr, e.port);
-    return text;
-  }
-  return "none";
-}
 
 // A whole decimal number in `text` (the command's parameter), else false.
 bool parse_index(const char* text, unsigned& out) {
@@ -221,8 +204,8 @@ int cmd_lcores(const char*, const char* params, rte_tel_data* d) {
 void add_peer(rte_tel_data* d, const shm::PeerSnapshot& p) {
   rte_tel_data_add_dict_u64(d, "slot", p.slot);
   // Public: the peer's public key, never anything secret.
-  rte_tel_data_add_dict_string(d, "public_key", key_base64(p.public_key).c_str());
-  rte_tel_data_add_dict_string(d, "endpoint", endpoint_text(p.endpoint).c_str());
+  rte_tel_data_add_dict_string(d, "public_key", shm::key_base64(p.public_key).c_str());
+  rte_tel_data_add_dict_string(d, "endpoint", shm::endpoint_text(p.endpoint).c_str());
   rte_tel_data_add_dict_u64(d, "rx_packets", p.rx_packets);
   rte_tel_data_add_dict_u64(d, "rx_bytes", p.rx_bytes);
   rte_tel_data_add_dict_u64(d, "tx_packets", p.tx_packets);
