@@ -40,6 +40,42 @@ struct Barrier {
   }
 };
 
+// A NIC's DMA leaves a received frame in memory (or, with DDIO, the shared
+// L3), never in the polling core's L1/L2. memcpy does the opposite: the
+// generating lcore would hold every frame hot in its own cache and any
+// other lcore that works on it would pay to fetch it from there. Streaming
+// (non-temporal) stores write the frame past the caches instead, which is
+// the fair model when a burst may be processed on another lcore.
+void copy_frame(uint8_t* dst, const Bytes& f, bool dma_like) {
+  if (!dma_like) {
+    std::memcpy(dst, f.data(), f.size());
+    return;
+  }
+  size_t i = 0;
+  if ((reinterpret_cast<uintptr_t>(dst) & 15) == 0) {
+    for (; i + 16 <= f.size(); i += 16) {
+      _mm_stream_si128(reinterpret_cast<__m128i*>(dst + i),
+                       _mm_loadu_si128(reinterpret_cast<const __m128i*>(f.data() + i)));
+    }
+  }
+  std::memcpy(dst + i, f.data() + i, f.size() - i);
+}
+
+// The generator: burst b of `frames` in 32 fresh mbufs of the pool (the
+// work a NIC's RX does; never timed). False when the pool is empty.
+bool generate_burst(rte_mempool* pool, const std::vector<Bytes>& frames, size_t b,
+                    rte_mbuf** pkts, bool dma_like) {
+  if (rte_pktmbuf_alloc_bulk(pool, pkts, kBurst) != 0) return false;
+  for (unsigned i = 0; i < kBurst; ++i) {
+    const Bytes& f = frames[b * kBurst + i];
+    copy_frame(rte_pktmbuf_mtod(pkts[i], uint8_t*), f, dma_like);
+    pkts[i]->data_len = static_cast<uint16_t>(f.size());
+    pkts[i]->pkt_len = static_cast<uint32_t>(f.size());
+  }
+  if (dma_like) _mm_sfence();
+  return true;
+}
+
 struct LcoreRun {
   BenchGateway* gw = nullptr;
   Direction dir = Direction::kEncap;
@@ -69,15 +105,9 @@ int lcore_main(void* arg) {
     r.barrier->wait();
     for (size_t b = 0; b < bursts; ++b) {
       if (r.sync_every != 0 && b % r.sync_every == 0) r.barrier->wait();
-      if (rte_pktmbuf_alloc_bulk(r.gw->pool(), pkts, kBurst) != 0) {
+      if (!generate_burst(r.gw->pool(), frames, b, pkts, false)) {
         ++r.alloc_failures;
         continue;
-      }
-      for (unsigned i = 0; i < kBurst; ++i) {
-        const Bytes& f = frames[b * kBurst + i];
-        std::memcpy(rte_pktmbuf_mtod(pkts[i], void*), f.data(), f.size());
-        pkts[i]->data_len = static_cast<uint16_t>(f.size());
-        pkts[i]->pkt_len = static_cast<uint32_t>(f.size());
       }
       const uint64_t t0 = rte_rdtsc_precise();
       r.ctx->now_ns = monotonic_ns();
@@ -94,27 +124,6 @@ int lcore_main(void* arg) {
     }
   }
   return 0;
-}
-
-// A NIC's DMA leaves a received frame in memory (or, with DDIO, the shared
-// L3), never in the polling core's L1/L2. memcpy does the opposite: the
-// generating lcore would hold every frame hot in its own cache and any
-// other lcore that works on it would pay to fetch it from there. Streaming
-// (non-temporal) stores write the frame past the caches instead, which is
-// the fair model when a burst may be processed on another lcore.
-void copy_frame(uint8_t* dst, const Bytes& f, bool dma_like) {
-  if (!dma_like) {
-    std::memcpy(dst, f.data(), f.size());
-    return;
-  }
-  size_t i = 0;
-  if ((reinterpret_cast<uintptr_t>(dst) & 15) == 0) {
-    for (; i + 16 <= f.size(); i += 16) {
-      _mm_stream_si128(reinterpret_cast<__m128i*>(dst + i),
-                       _mm_loadu_si128(reinterpret_cast<const __m128i*>(f.data() + i)));
-    }
-  }
-  std::memcpy(dst + i, f.data() + i, f.size() - i);
 }
 
 // run_one_queue's lcores: lcore 0 receives and dispatches, the others help.
@@ -149,17 +158,10 @@ int queue_lcore_main(void* arg) {
     if (r.receiver) {
       dp::pipeline::set_idle(spec, false);
       for (size_t b = 0; b < bursts; ++b) {
-        if (rte_pktmbuf_alloc_bulk(r.gw->pool(), pkts, kBurst) != 0) {
+        if (!generate_burst(r.gw->pool(), frames, b, pkts, r.dma_like)) {
           ++r.alloc_failures;
           continue;
         }
-        for (unsigned i = 0; i < kBurst; ++i) {
-          const Bytes& f = frames[b * kBurst + i];
-          copy_frame(rte_pktmbuf_mtod(pkts[i], uint8_t*), f, r.dma_like);
-          pkts[i]->data_len = static_cast<uint16_t>(f.size());
-          pkts[i]->pkt_len = static_cast<uint32_t>(f.size());
-        }
-        if (r.dma_like) _mm_sfence();
         spec.ctx->now_ns = monotonic_ns();
         dp::pipeline::dispatch_burst(spec, role, pkts, kBurst);
         dp::pipeline::flush_tx(*spec.ctx);
