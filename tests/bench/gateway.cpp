@@ -36,15 +36,7 @@ constexpr MacAddress kHostMac{{0x02, 0x00, 0x00, 0x00, 0x02, 0x02}};     // LAN 
   std::exit(1);
 }
 
-IpAddr v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
-  IpAddr ip;
-  ip.family = 4;
-  ip.bytes[0] = a;
-  ip.bytes[1] = b;
-  ip.bytes[2] = c;
-  ip.bytes[3] = d;
-  return ip;
-}
+constexpr IpAddr v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) { return IpAddr::v4(a, b, c, d); }
 
 IpAddr peer_host(unsigned p) { return v4(10, static_cast<uint8_t>(64 + p / 256), static_cast<uint8_t>(p % 256), 5); }
 IpAddr peer_endpoint(unsigned p) { return v4(198, 18, static_cast<uint8_t>(p / 256), static_cast<uint8_t>(1 + p % 250)); }
