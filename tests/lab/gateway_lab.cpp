@@ -32,15 +32,6 @@ namespace {
 #error "WS_BUILD_ROOT must be defined by the build (tests/meson.build)"
 #endif
 
-void sleep_ms(int ms) {
-  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 std::string tail(const std::string& text, size_t lines) {
   size_t at = text.size();
   for (size_t n = 0; at > 0 && n <= lines; --at) {
@@ -73,7 +64,7 @@ std::vector<char*> to_argv(const std::vector<std::string>& args) {
 // A pid that is not our child (or already reaped): alive unless gone or a zombie.
 bool alive_not_child(pid_t pid) {
   if (kill(pid, 0) != 0) return false;
-  const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  const std::string stat = read_text("/proc/" + std::to_string(pid) + "/stat");
   const size_t paren = stat.rfind(')');
   return paren == std::string::npos || paren + 2 >= stat.size() || stat[paren + 2] != 'Z';
 }
@@ -86,6 +77,20 @@ std::string next_tag() {
 }
 
 }  // namespace
+
+void sleep_ms(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
+  return s;
+}
 
 std::string source_root() {
   const char* env = std::getenv("WIRESPEED_SOURCE_ROOT");
@@ -220,7 +225,7 @@ int Background::wait(int timeout_ms) {
 }
 
 std::string Background::output() const {
-  return read_file(log_path_);
+  return read_text(log_path_);
 }
 
 bool Background::signal(int sig) {
@@ -267,7 +272,7 @@ std::string GatewayLab::missing_gateway() {
     if (!named)
       missing += " the gateway binaries (scripts/lib/lab.sh binaries failed: " + out + ");";
   }
-  const std::string meminfo = read_file("/proc/meminfo");
+  const std::string meminfo = read_text("/proc/meminfo");
   const size_t at = meminfo.find("HugePages_Free:");
   if (at == std::string::npos || std::atol(meminfo.c_str() + at + 15) <= 0) {
     missing +=
@@ -314,7 +319,7 @@ bool GatewayLab::up(const LabOptions& options, std::string* error) {
     *error = "scripts/lib/lab.sh up failed:\n" + out;
     return false;
   }
-  std::istringstream lines(read_file(dir_ + "/lab.env"));
+  std::istringstream lines(read_text(dir_ + "/lab.env"));
   for (std::string line; std::getline(lines, line);) {
     const size_t eq = line.find('=');
     if (eq != std::string::npos) env_[line.substr(0, eq)] = line.substr(eq + 1);
@@ -361,7 +366,7 @@ bool GatewayLab::restart_remote(std::string* error) {
 
 pid_t GatewayLab::pid_of(const std::string& name) const {
   if (dir_.empty()) return -1;
-  const std::string text = read_file(dir_ + "/" + name + ".pid");
+  const std::string text = read_text(dir_ + "/" + name + ".pid");
   const long pid = std::atol(text.c_str());
   return pid > 0 ? static_cast<pid_t>(pid) : -1;
 }
@@ -490,7 +495,7 @@ std::string GatewayLab::diagnostics() {
   text += "--- wg show (remote) ---\n" + wg;
   for (const char* name : {"remote-wg", "dataplane", "controlplane"}) {
     text += "--- " + std::string(name) + ".log (last lines) ---\n" +
-            tail(read_file(dir_ + "/" + name + ".log"), 15) + "\n";
+            tail(read_text(dir_ + "/" + name + ".log"), 15) + "\n";
   }
   return text;
 }

@@ -31,6 +31,11 @@ namespace wirespeed::test::lab {
 std::string source_root();
 std::string build_root();
 
+// Small helpers every lab test uses.
+void sleep_ms(int ms);
+std::string read_text(const std::string& path);  // the whole file; "" when unreadable
+std::string trim(std::string s);                 // without trailing newlines, spaces, CRs
+
 enum class OuterFamily { kIpv4, kIpv6 };
 
 struct LabOptions {

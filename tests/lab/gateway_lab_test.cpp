@@ -36,10 +36,6 @@ constexpr uint64_t kEventAfter = 10 * kMiB;
 constexpr int kTransferTimeoutMs = 120 * 1000;
 constexpr int kHandshakeTimeoutMs = 10 * 1000;
 
-void sleep_ms(int ms) {
-  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
-}
-
 // The lab topology alone: no gateway binaries needed.
 TEST(GatewayLabTopology, UpAndDownLeaveNothingBehind) {
   const std::string missing = GatewayLab::missing_tools();

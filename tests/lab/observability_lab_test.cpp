@@ -42,20 +42,6 @@ constexpr const char* kOuterPort = "net_af_packet0";  // scripts/lib/lab.sh's ga
 constexpr const char* kInnerPort = "net_tap0";
 constexpr int kPings = 10;
 
-void sleep_ms(int ms) {
-  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
-  return s;
-}
-
 bool on_path(const std::string& tool) {
   return run_command({"sh", "-c", "command -v " + tool + " >/dev/null"}) == 0;
 }

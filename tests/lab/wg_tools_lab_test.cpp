@@ -51,20 +51,6 @@ constexpr uint64_t kMiB = 1024 * 1024;
 constexpr int kTransferTimeoutMs = 120 * 1000;
 constexpr const char* kSecondPort = "51830";
 
-void sleep_ms(int ms) {
-  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
 // One line of `wg show NAME dump` for a peer.
 struct DumpPeer {
   std::string public_key, preshared_key, endpoint, allowed_ips, keepalive;
