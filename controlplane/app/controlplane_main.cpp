@@ -74,10 +74,7 @@ int main(int argc, char** argv) {
   }
   const config::Config& cfg = *loaded.config;
 
-  std::vector<std::string> eal = dataplane::app::secondary_eal_args(cfg, argv[0]);
-  std::vector<char*> eal_argv;
-  for (std::string& a : eal) eal_argv.push_back(a.data());
-  if (rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data()) < 0) {
+  if (!dataplane::app::init_secondary_eal(cfg, argv[0])) {
     std::fprintf(stderr,
                  "wirespeed-controlplane: cannot attach to the dataplane (file prefix %s): %s; is "
                  "wirespeed-dataplane running with this config?\n",

@@ -75,10 +75,7 @@ pid_t header_pid(const config::Config& cfg, const char* argv0, std::string* erro
     *error = "no dataplane runs with file prefix " + cfg.file_prefix;
     return -1;
   }
-  std::vector<std::string> eal = dataplane::app::secondary_eal_args(cfg, argv0);
-  std::vector<char*> eal_argv;
-  for (std::string& a : eal) eal_argv.push_back(a.data());
-  if (rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data()) < 0) {
+  if (!dataplane::app::init_secondary_eal(cfg, argv0)) {
     *error = "no dataplane runs with file prefix " + cfg.file_prefix;
     return -1;
   }

@@ -134,10 +134,7 @@ int show_command(int argc, char** argv, const char* argv0) {
                  cfg.file_prefix.c_str(), dpdk_runtime_dir(cfg.file_prefix).c_str());
     return 1;
   }
-  std::vector<std::string> eal = dataplane::app::secondary_eal_args(cfg, argv0);
-  std::vector<char*> eal_argv;
-  for (std::string& a : eal) eal_argv.push_back(a.data());
-  if (rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data()) < 0) {
+  if (!dataplane::app::init_secondary_eal(cfg, argv0)) {
     std::fprintf(stderr,
                  "wirespeed show: cannot attach to the dataplane (file prefix %s): %s; is "
                  "wirespeed-dataplane running with this config?\n",

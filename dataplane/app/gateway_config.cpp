@@ -1,6 +1,8 @@
 // Start-up translation of the config (see gateway_config.hpp).
 #include "dataplane/app/gateway_config.hpp"
 
+#include <rte_eal.h>
+
 #include <cstring>
 
 namespace wirespeed::dataplane::app {
@@ -76,6 +78,13 @@ std::vector<std::string> secondary_eal_args(const config::Config& cfg, const cha
           "--no-pci",
           "--log-level=lib.eal:error",
           "--no-telemetry"};
+}
+
+bool init_secondary_eal(const config::Config& cfg, const char* argv0) {
+  std::vector<std::string> eal = secondary_eal_args(cfg, argv0);
+  std::vector<char*> eal_argv;
+  for (std::string& a : eal) eal_argv.push_back(a.data());
+  return rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data()) >= 0;
 }
 
 }  // namespace wirespeed::dataplane::app

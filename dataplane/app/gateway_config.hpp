@@ -28,4 +28,10 @@ std::vector<std::string> primary_eal_args(const config::Config& cfg, const char*
 // scan, one lcore, no devices of its own.
 std::vector<std::string> secondary_eal_args(const config::Config& cfg, const char* argv0);
 
+// rte_eal_init with secondary_eal_args: what every process that attaches to
+// a running dataplane does first (the control plane, `wirespeed show`,
+// `wirespeed reload`). True on success; on false rte_errno says why and the
+// caller words the message.
+bool init_secondary_eal(const config::Config& cfg, const char* argv0);
+
 }  // namespace wirespeed::dataplane::app
