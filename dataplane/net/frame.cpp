@@ -252,6 +252,94 @@ FrameView parse_frame(const uint8_t* data, size_t len) noexcept {
   }
 }
 
+const char* frame_defect_name(FrameDefect defect) noexcept {
+  switch (defect) {
+    case FrameDefect::kNone:
+      return "none";
+    case FrameDefect::kTruncated:
+      return "truncated";
+    case FrameDefect::kBadIpHeader:
+      return "bad_ip_header";
+    case FrameDefect::kBadIpLength:
+      return "bad_ip_length";
+    case FrameDefect::kBadUdpLength:
+      return "bad_udp_length";
+    case FrameDefect::kVlan:
+      return "vlan";
+    case FrameDefect::kUnknownEtherType:
+      return "unknown_ethertype";
+    case FrameDefect::kUnsupportedArp:
+      return "unsupported_arp";
+    case FrameDefect::kTooLong:
+      return "too_long";
+  }
+  return "?";
+}
+
+namespace {
+
+// parse_l4's checks, as a verdict. l4 points at l4_len readable bytes.
+FrameDefect l4_defect(const uint8_t* l4, size_t l4_len, uint8_t proto, bool v6) noexcept {
+  if (proto == kIpProtoUdp) {
+    if (l4_len < kUdpHeaderLen) return FrameDefect::kTruncated;
+    const uint16_t udp_len = load_be16(l4 + 4);
+    if (udp_len < kUdpHeaderLen || udp_len > l4_len) return FrameDefect::kBadUdpLength;
+    return FrameDefect::kNone;
+  }
+  if (!v6 && proto == kIpProtoIcmp && l4_len < kIcmpHeaderLen) return FrameDefect::kTruncated;
+  if (v6 && proto == kIpProtoIcmpv6 && l4_len < 4) return FrameDefect::kTruncated;
+  return FrameDefect::kNone;
+}
+
+FrameDefect ipv4_defect(const uint8_t* ip, size_t avail) noexcept {
+  if (avail < kIpv4HeaderLen) return FrameDefect::kTruncated;
+  if ((ip[0] >> 4) != 4) return FrameDefect::kBadIpHeader;
+  const size_t ihl = size_t{ip[0] & 0x0fu} * 4;
+  if (ihl < kIpv4HeaderLen) return FrameDefect::kBadIpHeader;
+  if (ihl > avail) return FrameDefect::kTruncated;  // options cut off
+  const size_t total = load_be16(ip + 2);
+  if (total < ihl || total > avail) return FrameDefect::kBadIpLength;
+  if ((load_be16(ip + 6) & (kIpv4FlagMoreFragments | kIpv4FragmentOffsetMask)) != 0) {
+    return FrameDefect::kNone;  // kFragment: a kind, not a defect
+  }
+  return l4_defect(ip + ihl, total - ihl, ip[9], false);
+}
+
+FrameDefect ipv6_defect(const uint8_t* ip, size_t avail) noexcept {
+  if (avail < kIpv6HeaderLen) return FrameDefect::kTruncated;
+  if ((ip[0] >> 4) != 6) return FrameDefect::kBadIpHeader;
+  const size_t payload_len = load_be16(ip + 4);
+  if (kIpv6HeaderLen + payload_len > avail) return FrameDefect::kBadIpLength;
+  if (ip[6] == kIpProtoIpv6Fragment) return FrameDefect::kNone;
+  return l4_defect(ip + kIpv6HeaderLen, payload_len, ip[6], true);
+}
+
+}  // namespace
+
+FrameDefect frame_defect(const uint8_t* data, size_t len) noexcept {
+  if (len < kEthHeaderLen) return FrameDefect::kTruncated;
+  if (len > kMaxFrameLen) return FrameDefect::kTooLong;
+  const uint8_t* l3 = data + kEthHeaderLen;
+  const size_t avail = len - kEthHeaderLen;
+  switch (load_be16(data + 12)) {
+    case kEtherTypeArp:
+      if (avail < kArpLen) return FrameDefect::kTruncated;
+      if (load_be16(l3) != 1 || load_be16(l3 + 2) != kEtherTypeIpv4 || l3[4] != 6 || l3[5] != 4) {
+        return FrameDefect::kUnsupportedArp;
+      }
+      return FrameDefect::kNone;
+    case kEtherTypeIpv4:
+      return ipv4_defect(l3, avail);
+    case kEtherTypeIpv6:
+      return ipv6_defect(l3, avail);
+    case kEtherTypeVlan:
+    case kEtherTypeQinQ:
+      return FrameDefect::kVlan;
+    default:
+      return FrameDefect::kUnknownEtherType;
+  }
+}
+
 InnerView parse_inner(const uint8_t* data, size_t len) noexcept {
   InnerView v;
   if (len < 1) return v;

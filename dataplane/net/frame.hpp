@@ -238,6 +238,32 @@ inline FrameView parse_frame(std::span<const uint8_t> frame) noexcept {
   return parse_frame(frame.data(), frame.size());
 }
 
+// Why parse_frame() classified a frame kMalformed or kUnsupported: the
+// finer drop reason the dataplane counts (dataplane/shm/abi.hpp maps 1:1).
+// Kept out of parse_frame on purpose: the classifier runs per packet and
+// stays as lean as it was; frame_defect() walks the same checks again, in
+// the same order, only for frames already on the drop branch.
+enum class FrameDefect : uint8_t {
+  kNone,              // parse_frame classified it (any kind but the two above)
+  kTruncated,         // shorter than a fixed header: Ethernet 14, ARP 28, IPv4 20 (or
+                      // its IHL), IPv6 40, UDP 8, ICMPv4 8, ICMPv6 4
+  kBadIpHeader,       // version nibble not that of the EtherType; IPv4 IHL < 5
+  kBadIpLength,       // IPv4 total length < header or > frame; IPv6 40 + payload length > frame
+  kBadUdpLength,      // UDP length < 8 or > the IP payload
+  kVlan,              // 802.1Q or 802.1ad tag: our ports are untagged
+  kUnknownEtherType,  // not IPv4, IPv6, ARP or a VLAN tag
+  kUnsupportedArp,    // ARP that is not Ethernet/IPv4
+  kTooLong,           // > kMaxFrameLen
+};
+
+const char* frame_defect_name(FrameDefect defect) noexcept;
+
+// The defect of the frame at data[0, len): kNone exactly when parse_frame()
+// returns a kind other than kMalformed and kUnsupported (frame_test.cpp holds
+// the two to that on random input). Reads only what parse_frame reads.
+// Failure branches only: it repeats the parse.
+FrameDefect frame_defect(const uint8_t* data, size_t len) noexcept;
+
 // An inner IP packet (decrypted WireGuard payload, no Ethernet header, maybe
 // followed by WireGuard's zero padding).
 struct InnerView {

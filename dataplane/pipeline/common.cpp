@@ -57,6 +57,40 @@ bool wanted_by_control_plane(const net::FrameView& v, const PortAddresses& own) 
   }
 }
 
+shm::DropReason frame_drop_reason(const rte_mbuf* m, const net::FrameView& v) noexcept {
+  using shm::DropReason;
+  switch (v.kind) {
+    case net::FrameKind::kMalformed:
+    case net::FrameKind::kUnsupported:
+      break;
+    case net::FrameKind::kFragment:
+      return DropReason::kFragment;
+    default:
+      return DropReason::kNotForUs;
+  }
+  switch (net::frame_defect(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len)) {
+    case net::FrameDefect::kTruncated:
+      return DropReason::kTruncated;
+    case net::FrameDefect::kBadIpHeader:
+      return DropReason::kBadIpHeader;
+    case net::FrameDefect::kBadIpLength:
+      return DropReason::kBadIpLength;
+    case net::FrameDefect::kBadUdpLength:
+      return DropReason::kBadUdpLength;
+    case net::FrameDefect::kVlan:
+      return DropReason::kVlan;
+    case net::FrameDefect::kUnknownEtherType:
+      return DropReason::kUnknownEtherType;
+    case net::FrameDefect::kUnsupportedArp:
+      return DropReason::kNotForUs;  // ARP of another protocol: nobody's business here
+    case net::FrameDefect::kTooLong:
+      return DropReason::kTooBig;
+    case net::FrameDefect::kNone:
+      break;
+  }
+  return DropReason::kMalformed;  // the parser and frame_defect disagree: a bug, counted
+}
+
 void flush_tx(LcoreContext& ctx) noexcept {
   for (unsigned p = 0; p < shm::kPortCount; ++p) {
     TxBuffer& buf = ctx.tx[p];

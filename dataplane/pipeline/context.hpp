@@ -131,6 +131,12 @@ bool send_keepalive(LcoreContext& ctx, uint32_t peer, rte_mempool* pool) noexcep
 // requests to us.
 bool wanted_by_control_plane(const net::FrameView& v, const PortAddresses& own) noexcept;
 
+// The drop reason of a frame neither port's pipeline takes or punts: the
+// parser's defect (truncated, bad_ip_header, vlan, ...) for kMalformed and
+// kUnsupported views, fragment for a fragment (only decap drops those), else
+// not_for_us. Drop branches only: it parses the frame again. Borrows m.
+shm::DropReason frame_drop_reason(const rte_mbuf* m, const net::FrameView& v) noexcept;
+
 // Hands buffered packets to the NIC; what it refuses is freed and counted.
 void flush_tx(LcoreContext& ctx) noexcept;
 

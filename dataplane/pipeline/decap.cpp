@@ -119,8 +119,10 @@ void decap_burst(LcoreContext& ctx, rte_mbuf** pkts, unsigned n) noexcept {
       rte_pktmbuf_free(m);
       continue;
     }
-    ctx.drop(m, v.kind == net::FrameKind::kMalformed ? DropReason::kMalformed
-                                                     : DropReason::kNotForUs);
+    // Outer fragments included: WireGuard peers size their datagrams to the
+    // path, and reassembly would be state an attacker can fill. Dropped and
+    // counted as `fragment` (docs/operating.md says what to check).
+    ctx.drop(m, frame_drop_reason(m, v));
   }
   if (nd == 0) return;
 

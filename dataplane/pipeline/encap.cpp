@@ -231,7 +231,7 @@ void encap_burst(LcoreContext& ctx, rte_mbuf** pkts, unsigned n) noexcept {
     if (!accept_rx(ctx, rx, m)) continue;
     const net::FrameView v = net::parse_frame(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len);
     if (v.kind == net::FrameKind::kMalformed) {
-      ctx.drop(m, DropReason::kMalformed);
+      ctx.drop(m, frame_drop_reason(m, v));
       continue;
     }
     if (wanted_by_control_plane(v, inner)) {
@@ -239,8 +239,8 @@ void encap_burst(LcoreContext& ctx, rte_mbuf** pkts, unsigned n) noexcept {
       rte_pktmbuf_free(m);
       continue;
     }
-    if (!v.is_ipv4() && !v.is_ipv6()) {
-      ctx.drop(m, DropReason::kNotForUs);
+    if (!v.is_ipv4() && !v.is_ipv6()) {  // ARP not for us, VLAN tags, other EtherTypes
+      ctx.drop(m, frame_drop_reason(m, v));
       continue;
     }
     const bool limited_broadcast = v.dst.family == 4 && v.dst.bytes[0] == 0xff &&

@@ -167,10 +167,11 @@ TEST_F(CliLabTest, ShowJsonTextAndWatch) {
   EXPECT_EQ(facts["ports"], "outer=net_af_packet0 inner=net_tap0");
   EXPECT_EQ(facts["rings"], "ws_commands ws_events ws_punt");
   EXPECT_EQ(facts["mempool"], "True");
-  // Every reason, by its name: 18 of them as abi.hpp lists them.
+  // Every reason, by its name: 25 of them as abi.hpp lists them.
   const std::string drops = facts["drops"];
-  for (const char* name : {"malformed", "replay", "bad_mac", "source_not_allowed", "no_route",
-                           "no_keypair", "stage_full", "ring_full", "mbuf_exhausted", "tx_full"}) {
+  for (const char* name : {"malformed", "truncated", "bad_ip_length", "fragment", "vlan",
+                           "replay", "bad_mac", "source_not_allowed", "no_route", "no_keypair",
+                           "stage_full", "ring_full", "mbuf_exhausted", "tx_full"}) {
     EXPECT_NE((" " + drops + " ").find(std::string(" ") + name + " "), std::string::npos) << name;
   }
 

@@ -223,58 +223,59 @@ struct Mutation {
   Bytes bytes;    // written at offset
   size_t len;     // truncate/extend to this length (0: keep)
   FrameKind kind;
+  FrameDefect defect;  // what the dataplane counts it as (kNone: a kind it handles)
 };
 
 constexpr size_t kNone = SIZE_MAX;
 
 TEST(ParseFrame, MalformationTable) {
   const Mutation cases[] = {
-      {1, "empty", kUdp4, kNone, {}, 0, FrameKind::kMalformed},
-      {2, "short Ethernet", kUdp4, kNone, {}, 13, FrameKind::kMalformed},
-      {3, "Ethernet only", kUdp4, kNone, {}, 14, FrameKind::kMalformed},
-      {4, "short IPv4 header", kUdp4, kNone, {}, 33, FrameKind::kMalformed},
-      {5, "IPv4 version 5", kUdp4, 14, {0x55}, 0, FrameKind::kMalformed},
-      {6, "IHL 4", kUdp4, 14, {0x44}, 0, FrameKind::kMalformed},
-      {7, "IHL 0", kUdp4, 14, {0x40}, 0, FrameKind::kMalformed},
-      {8, "IHL 15 past buffer", kUdp4, 14, {0x4f}, 0, FrameKind::kMalformed},
-      {9, "total_length > buffer", kUdp4, 16, {0x00, 0x2c}, 0, FrameKind::kMalformed},
-      {10, "total_length < IHL*4", kUdp4, 16, {0x00, 0x13}, 0, FrameKind::kMalformed},
-      {11, "truncated by 1", kUdp4, kNone, {}, 56, FrameKind::kMalformed},
-      {12, "MF set", kUdp4, 20, {0x20, 0x00}, 0, FrameKind::kFragment},
-      {13, "offset 1", kUdp4, 20, {0x00, 0x01}, 0, FrameKind::kFragment},
-      {14, "DF only is fine", kUdp4, 20, {0x40, 0x00}, 0, FrameKind::kIpv4Udp},
-      {15, "UDP length 7", kUdp4, 38, {0x00, 0x07}, 0, FrameKind::kMalformed},
-      {16, "UDP length 0", kUdp4, 38, {0x00, 0x00}, 0, FrameKind::kMalformed},
-      {17, "UDP length > IP payload", kUdp4, 38, {0x00, 0x18}, 0, FrameKind::kMalformed},
-      {18, "UDP length < IP payload", kUdp4, 38, {0x00, 0x10}, 0, FrameKind::kIpv4Udp},
-      {19, "IP payload < UDP header", kUdp4, 16, {0x00, 0x1b}, 0, FrameKind::kMalformed},
-      {20, "other protocol", kUdp4, 23, {0x06}, 0, FrameKind::kIpv4Other},
-      {21, "ICMPv4 < 8 bytes", kEchoRequest4, 16, {0x00, 0x1b}, 0, FrameKind::kMalformed},
-      {22, "truncated ARP", kArpRequest, kNone, {}, 41, FrameKind::kMalformed},
-      {23, "ARP htype 6", kArpRequest, 14, {0x00, 0x06}, 0, FrameKind::kUnsupported},
-      {24, "ARP plen 16", kArpRequest, 19, {0x10}, 0, FrameKind::kUnsupported},
-      {25, "ARP padded", kArpRequest, kNone, {}, 60, FrameKind::kArp},
-      {26, "VLAN tag", kUdp4, 12, {0x81, 0x00}, 0, FrameKind::kUnsupported},
-      {27, "QinQ tag", kUdp4, 12, {0x88, 0xa8}, 0, FrameKind::kUnsupported},
-      {28, "unknown EtherType", kUdp4, 12, {0x88, 0xb5}, 0, FrameKind::kUnsupported},
-      {29, "short IPv6 header", kUdp6, kNone, {}, 53, FrameKind::kMalformed},
-      {30, "IPv6 version 4", kUdp6, 14, {0x40}, 0, FrameKind::kMalformed},
-      {31, "IPv6 payload_length too big", kUdp6, 18, {0x00, 0x19}, 0, FrameKind::kMalformed},
-      {32, "IPv6 payload_length huge", kUdp6, 18, {0xff, 0xff}, 0, FrameKind::kMalformed},
-      {33, "IPv6 UDP length > payload", kUdp6, 58, {0x00, 0x19}, 0, FrameKind::kMalformed},
-      {34, "IPv6 UDP length 0 (jumbo)", kUdp6, 58, {0x00, 0x00}, 0, FrameKind::kMalformed},
-      {35, "IPv6 payload < UDP header", kUdp6, 18, {0x00, 0x07}, 0, FrameKind::kMalformed},
-      {36, "IPv6 fragment header", kUdp6, 20, {44}, 0, FrameKind::kFragment},
-      {37, "IPv6 hop-by-hop", kUdp6, 20, {0}, 0, FrameKind::kIpv6Other},
-      {38, "ICMPv6 < 4 bytes", kEchoRequest6, 18, {0x00, 0x03}, 0, FrameKind::kMalformed},
-      {39, "ICMPv6 4 bytes", kEchoRequest6, 18, {0x00, 0x04}, 0, FrameKind::kIpv6Icmp},
-      {40, "ICMPv4 in IPv6", kEchoRequest6, 20, {1}, 0, FrameKind::kIpv6Other},
-      {41, "over 64 KiB", kUdp4, kNone, {}, 70000, FrameKind::kUnsupported},
-      {42, "IPv4 EtherType, IPv6 packet", kUdp6, 12, {0x08, 0x00}, 0, FrameKind::kMalformed},
+      {1, "empty", kUdp4, kNone, {}, 0, FrameKind::kMalformed, FrameDefect::kTruncated},
+      {2, "short Ethernet", kUdp4, kNone, {}, 13, FrameKind::kMalformed, FrameDefect::kTruncated},
+      {3, "Ethernet only", kUdp4, kNone, {}, 14, FrameKind::kMalformed, FrameDefect::kTruncated},
+      {4, "short IPv4 header", kUdp4, kNone, {}, 33, FrameKind::kMalformed, FrameDefect::kTruncated},
+      {5, "IPv4 version 5", kUdp4, 14, {0x55}, 0, FrameKind::kMalformed, FrameDefect::kBadIpHeader},
+      {6, "IHL 4", kUdp4, 14, {0x44}, 0, FrameKind::kMalformed, FrameDefect::kBadIpHeader},
+      {7, "IHL 0", kUdp4, 14, {0x40}, 0, FrameKind::kMalformed, FrameDefect::kBadIpHeader},
+      {8, "IHL 15 past buffer", kUdp4, 14, {0x4f}, 0, FrameKind::kMalformed, FrameDefect::kTruncated},
+      {9, "total_length > buffer", kUdp4, 16, {0x00, 0x2c}, 0, FrameKind::kMalformed, FrameDefect::kBadIpLength},
+      {10, "total_length < IHL*4", kUdp4, 16, {0x00, 0x13}, 0, FrameKind::kMalformed, FrameDefect::kBadIpLength},
+      {11, "truncated by 1", kUdp4, kNone, {}, 56, FrameKind::kMalformed, FrameDefect::kBadIpLength},
+      {12, "MF set", kUdp4, 20, {0x20, 0x00}, 0, FrameKind::kFragment, FrameDefect::kNone},
+      {13, "offset 1", kUdp4, 20, {0x00, 0x01}, 0, FrameKind::kFragment, FrameDefect::kNone},
+      {14, "DF only is fine", kUdp4, 20, {0x40, 0x00}, 0, FrameKind::kIpv4Udp, FrameDefect::kNone},
+      {15, "UDP length 7", kUdp4, 38, {0x00, 0x07}, 0, FrameKind::kMalformed, FrameDefect::kBadUdpLength},
+      {16, "UDP length 0", kUdp4, 38, {0x00, 0x00}, 0, FrameKind::kMalformed, FrameDefect::kBadUdpLength},
+      {17, "UDP length > IP payload", kUdp4, 38, {0x00, 0x18}, 0, FrameKind::kMalformed, FrameDefect::kBadUdpLength},
+      {18, "UDP length < IP payload", kUdp4, 38, {0x00, 0x10}, 0, FrameKind::kIpv4Udp, FrameDefect::kNone},
+      {19, "IP payload < UDP header", kUdp4, 16, {0x00, 0x1b}, 0, FrameKind::kMalformed, FrameDefect::kTruncated},
+      {20, "other protocol", kUdp4, 23, {0x06}, 0, FrameKind::kIpv4Other, FrameDefect::kNone},
+      {21, "ICMPv4 < 8 bytes", kEchoRequest4, 16, {0x00, 0x1b}, 0, FrameKind::kMalformed, FrameDefect::kTruncated},
+      {22, "truncated ARP", kArpRequest, kNone, {}, 41, FrameKind::kMalformed, FrameDefect::kTruncated},
+      {23, "ARP htype 6", kArpRequest, 14, {0x00, 0x06}, 0, FrameKind::kUnsupported, FrameDefect::kUnsupportedArp},
+      {24, "ARP plen 16", kArpRequest, 19, {0x10}, 0, FrameKind::kUnsupported, FrameDefect::kUnsupportedArp},
+      {25, "ARP padded", kArpRequest, kNone, {}, 60, FrameKind::kArp, FrameDefect::kNone},
+      {26, "VLAN tag", kUdp4, 12, {0x81, 0x00}, 0, FrameKind::kUnsupported, FrameDefect::kVlan},
+      {27, "QinQ tag", kUdp4, 12, {0x88, 0xa8}, 0, FrameKind::kUnsupported, FrameDefect::kVlan},
+      {28, "unknown EtherType", kUdp4, 12, {0x88, 0xb5}, 0, FrameKind::kUnsupported, FrameDefect::kUnknownEtherType},
+      {29, "short IPv6 header", kUdp6, kNone, {}, 53, FrameKind::kMalformed, FrameDefect::kTruncated},
+      {30, "IPv6 version 4", kUdp6, 14, {0x40}, 0, FrameKind::kMalformed, FrameDefect::kBadIpHeader},
+      {31, "IPv6 payload_length too big", kUdp6, 18, {0x00, 0x19}, 0, FrameKind::kMalformed, FrameDefect::kBadIpLength},
+      {32, "IPv6 payload_length huge", kUdp6, 18, {0xff, 0xff}, 0, FrameKind::kMalformed, FrameDefect::kBadIpLength},
+      {33, "IPv6 UDP length > payload", kUdp6, 58, {0x00, 0x19}, 0, FrameKind::kMalformed, FrameDefect::kBadUdpLength},
+      {34, "IPv6 UDP length 0 (jumbo)", kUdp6, 58, {0x00, 0x00}, 0, FrameKind::kMalformed, FrameDefect::kBadUdpLength},
+      {35, "IPv6 payload < UDP header", kUdp6, 18, {0x00, 0x07}, 0, FrameKind::kMalformed, FrameDefect::kTruncated},
+      {36, "IPv6 fragment header", kUdp6, 20, {44}, 0, FrameKind::kFragment, FrameDefect::kNone},
+      {37, "IPv6 hop-by-hop", kUdp6, 20, {0}, 0, FrameKind::kIpv6Other, FrameDefect::kNone},
+      {38, "ICMPv6 < 4 bytes", kEchoRequest6, 18, {0x00, 0x03}, 0, FrameKind::kMalformed, FrameDefect::kTruncated},
+      {39, "ICMPv6 4 bytes", kEchoRequest6, 18, {0x00, 0x04}, 0, FrameKind::kIpv6Icmp, FrameDefect::kNone},
+      {40, "ICMPv4 in IPv6", kEchoRequest6, 20, {1}, 0, FrameKind::kIpv6Other, FrameDefect::kNone},
+      {41, "over 64 KiB", kUdp4, kNone, {}, 70000, FrameKind::kUnsupported, FrameDefect::kTooLong},
+      {42, "IPv4 EtherType, IPv6 packet", kUdp6, 12, {0x08, 0x00}, 0, FrameKind::kMalformed, FrameDefect::kBadIpHeader},
       // The ICMP variants would otherwise parse: ICMP needs only 8 bytes.
-      {43, "IHL 4, ICMP", kEchoRequest4, 14, {0x44}, 0, FrameKind::kMalformed},
-      {44, "IHL 0, ICMP", kEchoRequest4, 14, {0x40}, 0, FrameKind::kMalformed},
-      {45, "IHL 6, ICMP", kEchoRequest4, 14, {0x46}, 0, FrameKind::kIpv4Icmp},
+      {43, "IHL 4, ICMP", kEchoRequest4, 14, {0x44}, 0, FrameKind::kMalformed, FrameDefect::kBadIpHeader},
+      {44, "IHL 0, ICMP", kEchoRequest4, 14, {0x40}, 0, FrameKind::kMalformed, FrameDefect::kBadIpHeader},
+      {45, "IHL 6, ICMP", kEchoRequest4, 14, {0x46}, 0, FrameKind::kIpv4Icmp, FrameDefect::kNone},
   };
   for (const Mutation& c : cases) {
     Bytes f = hex(c.base);
@@ -287,6 +288,9 @@ TEST(ParseFrame, MalformationTable) {
     const FrameView v = e.parse();
     EXPECT_EQ(v.kind, c.kind) << "case " << c.n << " (" << c.what << "): got "
                               << frame_kind_name(v.kind);
+    const FrameDefect d = frame_defect(e.len == 0 ? nullptr : e.data.get(), e.len);
+    EXPECT_EQ(d, c.defect) << "case " << c.n << " (" << c.what << "): got "
+                           << frame_defect_name(d);
     if (v.kind != FrameKind::kMalformed && v.kind != FrameKind::kUnsupported) {
       EXPECT_LE(v.frame_len, e.len) << "case " << c.n;
       EXPECT_LE(size_t{v.payload_offset} + v.payload_len, v.frame_len) << "case " << c.n;
@@ -303,6 +307,11 @@ TEST(ParseFrame, EveryTruncationIsMalformed) {
     for (size_t len = 0; len < f.size(); ++len) {
       const Exact e(f.data(), len);
       EXPECT_EQ(e.parse().kind, FrameKind::kMalformed) << h << " cut to " << len;
+      // A cut inside a fixed header is truncated; one behind it leaves an IP
+      // length field promising more than there is.
+      const FrameDefect d = frame_defect(len == 0 ? nullptr : e.data.get(), len);
+      EXPECT_TRUE(d == FrameDefect::kTruncated || d == FrameDefect::kBadIpLength)
+          << h << " cut to " << len << ": " << frame_defect_name(d);
     }
   }
 }
@@ -315,6 +324,7 @@ TEST(ParseFrame, RandomBuffersStayInBounds) {
   const std::vector<Bytes> seeds = {hex(kArpRequest), hex(kEchoRequest4), hex(kNeighborSolicit),
                                     hex(kUdp4),       hex(kUdp6),         hex(kFirstFragment4)};
   int kinds[10] = {};
+  int defects[9] = {};
   for (int i = 0; i < 10000; ++i) {
     Bytes f;
     if (i % 2 == 0) {
@@ -340,7 +350,13 @@ TEST(ParseFrame, RandomBuffersStayInBounds) {
     const Exact e(f);
     const FrameView v = e.parse();
     ++kinds[static_cast<int>(v.kind)];
-    if (v.kind == FrameKind::kMalformed || v.kind == FrameKind::kUnsupported) continue;
+    // The drop branch's second opinion agrees with the parser on every input.
+    const bool refused = v.kind == FrameKind::kMalformed || v.kind == FrameKind::kUnsupported;
+    const FrameDefect d = frame_defect(e.len == 0 ? nullptr : e.data.get(), e.len);
+    ASSERT_EQ(d != FrameDefect::kNone, refused)
+        << i << ": " << frame_kind_name(v.kind) << " but " << frame_defect_name(d);
+    ++defects[static_cast<int>(d)];
+    if (refused) continue;
     ASSERT_LE(v.frame_len, e.len) << i;
     ASSERT_LE(size_t{v.payload_offset} + v.payload_len, v.frame_len) << i;
     ASSERT_LE(v.l4_offset, v.frame_len) << i;
@@ -356,6 +372,11 @@ TEST(ParseFrame, RandomBuffersStayInBounds) {
   EXPECT_GT(kinds[static_cast<int>(FrameKind::kArp)], 100);
   EXPECT_GT(kinds[static_cast<int>(FrameKind::kIpv4Icmp)], 50);
   EXPECT_GT(kinds[static_cast<int>(FrameKind::kMalformed)], 1000);
+  for (FrameDefect d : {FrameDefect::kTruncated, FrameDefect::kBadIpHeader,
+                        FrameDefect::kBadIpLength, FrameDefect::kBadUdpLength, FrameDefect::kVlan,
+                        FrameDefect::kUnsupportedArp}) {
+    EXPECT_GT(defects[static_cast<int>(d)], 10) << frame_defect_name(d);
+  }
 }
 
 // --- Inner packets ---

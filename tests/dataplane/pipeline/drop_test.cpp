@@ -85,13 +85,14 @@ Bytes initiation() {
 int g_dummy;  // what the stuffed TX ring holds: never dereferenced
 
 const DropRow kRows[] = {
-    // --- malformed ---
-    {"01_TruncatedIpv4Header", DropReason::kMalformed, nullptr,
+    // --- malformed / truncated (malformed_frame_test.cpp: every parse
+    // failure at both ports) ---
+    {"01_TruncatedIpv4Header", DropReason::kTruncated, nullptr,
      [](DropTest& t) {
        t.decap(ethernet(kOuterMac, kPeerMac, net::kEtherTypeIpv4, Bytes(10, 0x45)));
      },
      nullptr},
-    {"02_RuntFrame", DropReason::kMalformed, nullptr, [](DropTest& t) { t.decap(Bytes(10, 0xFF)); },
+    {"02_RuntFrame", DropReason::kTruncated, nullptr, [](DropTest& t) { t.decap(Bytes(10, 0xFF)); },
      nullptr},
     {"03_ChainedMbuf", DropReason::kMalformed, nullptr,
      [](DropTest& t) {
@@ -106,7 +107,7 @@ const DropRow kRows[] = {
        t.decap_mbufs({head});
      },
      nullptr},
-    {"04_EncapTruncatedIpv6", DropReason::kMalformed, nullptr,
+    {"04_EncapTruncatedIpv6", DropReason::kTruncated, nullptr,
      [](DropTest& t) {
        t.encap(ethernet(kInnerMac, kHostMac, net::kEtherTypeIpv6, Bytes(20, 0x60)));
      },
@@ -127,7 +128,7 @@ const DropRow kRows[] = {
      nullptr},
     {"07_ArpForSomeoneElse", DropReason::kNotForUs, nullptr,
      [](DropTest& t) { t.decap(arp_frame(1, kPeerMac, t.n().peer4, ip("192.0.2.99"))); }, nullptr},
-    {"08_VlanTagged", DropReason::kNotForUs, nullptr,
+    {"08_VlanTagged", DropReason::kVlan, nullptr,
      [](DropTest& t) {
        // A genuine data message behind an 802.1Q tag (VLAN 100).
        const Bytes f = t.good(0);
@@ -403,6 +404,38 @@ const DropRow kRows[] = {
        EXPECT_EQ(t.zone().lcore_counters[1].port[0].tx_packets.get(), 0u);
        rte_ring_reset(port_ring(PortRole::kOuter));  // the stuffing is not mbufs
      }},
+
+    // --- the finer parse failures, one row each ---
+    {"46_Ipv4Ihl4", DropReason::kBadIpHeader, nullptr,
+     [](DropTest& t) {
+       Bytes f = t.good(0);
+       f[net::kEthHeaderLen] = 0x44;
+       t.decap(f);
+     },
+     nullptr},
+    {"47_Ipv4TotalLengthPastTheFrame", DropReason::kBadIpLength, nullptr,
+     [](DropTest& t) {
+       Bytes f = t.good(0);
+       f.pop_back();
+       t.decap(f);
+     },
+     nullptr},
+    {"48_UdpLengthSeven", DropReason::kBadUdpLength, nullptr,
+     [](DropTest& t) {
+       Bytes f = t.good(0);
+       net::store_be16(f.data() + net::kEthHeaderLen + 24, 7);
+       t.decap(f);
+     },
+     nullptr},
+    {"49_OuterFragment", DropReason::kFragment, nullptr,
+     [](DropTest& t) {
+       Bytes f = t.good(0);
+       net::store_be16(f.data() + net::kEthHeaderLen + 6, 0x2000);  // MF
+       t.decap(f);
+     },
+     nullptr},
+    {"50_UnknownEtherType", DropReason::kUnknownEtherType, nullptr,
+     [](DropTest& t) { t.encap(ethernet(kInnerMac, kHostMac, 0x88b5, Bytes(46, 0))); }, nullptr},
 };
 
 TEST_P(DropTest, ReachedAndCountedOnce) {
