@@ -6,10 +6,12 @@
 //   * wirespeed-dataplane, wirespeed-controlplane and `wirespeed check-config`
 //     refuse a private key file or preshared key file that group or others
 //     can read, exit 2 and name the file, its mode and the fix, before EAL or
-//     any device is touched.
+//     any device is touched; the same for an inline key in a YAML file that
+//     group or others can read.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <cstring>
 #include <string>
 
 #include "tests/controlplane/cli/cli_test_util.hpp"
@@ -110,6 +112,35 @@ TEST(KeyFilePermissions, EveryProcessRefusesAKeyFileOthersCanRead) {
       EXPECT_EQ(r.err, run[0].empty() ? message : run[0] + ": " + message) << run[1];
     }
     ASSERT_EQ(chmod(c.file.c_str(), 0600), 0);
+  }
+}
+
+// An inline key is as secret as the YAML that holds it: the same rule.
+TEST(KeyFilePermissions, EveryProcessRefusesAnInlineKeyInAFileOthersCanRead) {
+  TempDir dir;
+  const Captured key = shell(kCli + " genkey");
+  ASSERT_EQ(key.status, 0);
+  std::string text = config_text();
+  text.replace(text.find("private_key_file: gw.key"), std::strlen("private_key_file: gw.key"),
+               "private_key: " + key.out.substr(0, 44));
+  text.replace(text.find("    preshared_key_file: peer.psk\n"),
+               std::strlen("    preshared_key_file: peer.psk\n"), "");
+  const std::string config = dir.write("gw.yaml", text);
+  ASSERT_EQ(shell(kCli + " check-config " + config).status, 0) << "the control: 0600 is accepted";
+  ASSERT_EQ(chmod(config.c_str(), 0644), 0);
+  const std::string message = config + ":3:16: interface.private_key: an inline key in a file "
+                              "readable by group or others (mode 0644); chmod 600 " + config +
+                              ", or use private_key_file\n";
+  const std::string runs[][2] = {
+      {"wirespeed-dataplane: ", kDataplane + " -- --config " + config},
+      {"wirespeed-controlplane: ", kControlplane + " --config " + config},
+      {"", kCli + " check-config " + config},
+  };
+  for (const auto& run : runs) {
+    const Captured r = shell(run[1]);
+    EXPECT_EQ(r.status, 2) << run[1];
+    EXPECT_EQ(r.err, run[0] + message) << run[1];
+    EXPECT_EQ(r.err.find(key.out.substr(0, 44)), std::string::npos) << "the key in a message";
   }
 }
 
