@@ -331,7 +331,8 @@ TEST_F(SecurityLab, PermissionsAndNoCoreDumps) {
 TEST_F(SecurityLab, NoSecretInLogsShowsEndpointsOrFreedSharedMemory) {
   std::string out;
   ASSERT_EQ(lab_.ping(Where::kLan, "10.8.1.2", 3, 10, &out), 0)
-      << "no traffic through the tunnel:\n" << out << lab_.diagnostics();
+      << "no traffic through the tunnel:\n"
+      << out << lab_.diagnostics();
   const Key private_key = key_file("gateway.key");
   const Key psk = key_file("psk.key");
   std::set<Key> first = live_keys();

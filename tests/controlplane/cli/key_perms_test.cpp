@@ -93,8 +93,8 @@ TEST(KeyFilePermissions, EveryProcessRefusesAKeyFileOthersCanRead) {
   const Case cases[] = {
       {key, 0644, "3:21: interface.private_key_file: ", "readable by group or others (mode 0644)"},
       {key, 0604, "3:21: interface.private_key_file: ", "readable by group or others (mode 0604)"},
-      {psk, 0640, "19:25: peers[0].preshared_key_file: ",
-       "readable by group or others (mode 0640)"},
+      {psk, 0640,
+       "19:25: peers[0].preshared_key_file: ", "readable by group or others (mode 0640)"},
       {psk, 0602, "19:25: peers[0].preshared_key_file: ", "open to group or others (mode 0602)"},
   };
   const std::string runs[][2] = {
@@ -128,9 +128,10 @@ TEST(KeyFilePermissions, EveryProcessRefusesAnInlineKeyInAFileOthersCanRead) {
   const std::string config = dir.write("gw.yaml", text);
   ASSERT_EQ(shell(kCli + " check-config " + config).status, 0) << "the control: 0600 is accepted";
   ASSERT_EQ(chmod(config.c_str(), 0644), 0);
-  const std::string message = config + ":3:16: interface.private_key: an inline key in a file "
-                              "readable by group or others (mode 0644); chmod 600 " + config +
-                              ", or use private_key_file\n";
+  const std::string message = config +
+                              ":3:16: interface.private_key: an inline key in a file "
+                              "readable by group or others (mode 0644); chmod 600 " +
+                              config + ", or use private_key_file\n";
   const std::string runs[][2] = {
       {"wirespeed-dataplane: ", kDataplane + " -- --config " + config},
       {"wirespeed-controlplane: ", kControlplane + " --config " + config},

@@ -16,7 +16,6 @@
 // considers clean by itself, so such a test could not fail. In a gateway the
 // same bytes are the hugepage files, which outlive the process.
 #include <gtest/gtest.h>
-
 #include <rte_ring.h>
 
 #include <cstring>
@@ -75,10 +74,11 @@ Regions regions(const shm::SharedState& state) {
 // nowhere.
 std::string where(const Regions& r, const TestKeypair& kp) {
   std::string out;
-  for (const auto& [name, key] : {std::pair<const char*, const Key&>{"send", kp.send_key},
-                                  {"receive", kp.receive_key}}) {
+  for (const auto& [name, key] :
+       {std::pair<const char*, const Key&>{"send", kp.send_key}, {"receive", kp.receive_key}}) {
     const size_t in_zone = occurrences(r.zone, key), in_ring = occurrences(r.commands, key);
-    if (in_zone != 0) out += std::string(name) + " key x" + std::to_string(in_zone) + " in the zone; ";
+    if (in_zone != 0)
+      out += std::string(name) + " key x" + std::to_string(in_zone) + " in the zone; ";
     if (in_ring != 0)
       out += std::string(name) + " key x" + std::to_string(in_ring) + " in the command ring; ";
   }
