@@ -13,6 +13,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <span>
 #include <string_view>
@@ -112,8 +113,8 @@ struct Section {
 
 class Loader {
  public:
-  Loader(std::string file, std::string base_dir)
-      : file_(std::move(file)), base_dir_(std::move(base_dir)) {}
+  Loader(std::string file, std::string base_dir, int file_mode)
+      : file_(std::move(file)), base_dir_(std::move(base_dir)), file_mode_(file_mode) {}
 
   bool load(const YAML::Node& root, Config& config);
   LoadError& error() { return error_; }
@@ -154,6 +155,7 @@ class Loader {
 
   std::string file_;
   std::string base_dir_;
+  int file_mode_;  // of the YAML file; -1 when the text came from elsewhere
   LoadError error_;
   std::string first_v6_;  // the first IPv6 setting, for the MTU rule's message
   Place mtu_place_;
@@ -272,7 +274,18 @@ bool Loader::read_key_file(const Value& v, std::span<uint8_t, 32> out) {
 
 bool Loader::read_key_choice(const Section& s, std::string_view inline_name,
                              std::string_view file_name, std::span<uint8_t, 32> out) {
-  if (const Section::Entry* e = s.find(inline_name)) return read_key(e->value, out);
+  if (const Section::Entry* e = s.find(inline_name)) {
+    // An inline secret is as readable as the YAML: the key file rule applies.
+    if (file_mode_ >= 0 && (file_mode_ & 077) != 0) {
+      char mode[16];
+      std::snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(file_mode_) & 07777U);
+      return fail(e->value, std::string("an inline key in a file ") +
+                                ((file_mode_ & 044) != 0 ? "readable by" : "open to") +
+                                " group or others (mode " + mode + "); chmod 600 " + file_ +
+                                ", or use " + std::string(file_name));
+    }
+    return read_key(e->value, out);
+  }
   if (const Section::Entry* e = s.find(file_name)) return read_key_file(e->value, out);
   return true;
 }
@@ -570,9 +583,9 @@ std::string LoadError::to_string() const {
 }
 
 LoadResult load_config_text(const std::string& text, const std::string& name,
-                            const std::string& base_dir) {
+                            const std::string& base_dir, int file_mode) {
   LoadResult result;
-  Loader loader(name, base_dir);
+  Loader loader(name, base_dir, file_mode);
   Config config;
   config.source_path = name;
   bool ok = false;
@@ -602,12 +615,13 @@ LoadResult load_config_text(const std::string& text, const std::string& name,
 LoadResult load_config(const std::string& path) {
   LoadResult result;
   std::string text;
-  const std::string problem = detail::read_small_file(path, kMaxConfigBytes, text);
+  unsigned mode = 0;
+  const std::string problem = detail::read_small_file(path, kMaxConfigBytes, text, &mode);
   if (!problem.empty()) {
     result.error = LoadError{path, 0, 0, problem};
     return result;
   }
-  result = load_config_text(text, path, dir_of(path));
+  result = load_config_text(text, path, dir_of(path), static_cast<int>(mode));
   // The text may hold an inline private key.
   sodium_memzero(text.data(), text.size());
   return result;

@@ -104,8 +104,11 @@ struct LoadResult {
 LoadResult load_config(const std::string& path);
 
 // The same, from text already in memory; `name` stands in for the file name in
-// errors and relative key paths are resolved against `base_dir`.
+// errors and relative key paths are resolved against `base_dir`. `file_mode`
+// is the permission bits of the file the text came from (-1: not a file);
+// when group or others may access that file, an inline private_key or
+// preshared_key in it is refused as a key file of that mode would be.
 LoadResult load_config_text(const std::string& text, const std::string& name,
-                            const std::string& base_dir);
+                            const std::string& base_dir, int file_mode = -1);
 
 }  // namespace wirespeed::config

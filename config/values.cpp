@@ -216,7 +216,8 @@ std::string read_key_file(const std::string& path, std::span<uint8_t, 32> out) {
   return problem;
 }
 
-std::string read_small_file(const std::string& path, size_t max_bytes, std::string& out) {
+std::string read_small_file(const std::string& path, size_t max_bytes, std::string& out,
+                            unsigned* mode) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) return std::string("cannot open: ") + std::strerror(errno);
   struct stat st {};
@@ -228,6 +229,7 @@ std::string read_small_file(const std::string& path, size_t max_bytes, std::stri
   } else if (static_cast<size_t>(st.st_size) > max_bytes) {
     problem = "larger than " + std::to_string(max_bytes) + " bytes; not a configuration file";
   }
+  if (problem.empty() && mode != nullptr) *mode = static_cast<unsigned>(st.st_mode & 07777);
   out.clear();
   char chunk[4096];
   while (problem.empty()) {

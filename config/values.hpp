@@ -65,8 +65,10 @@ std::string resolve_path(const std::string& base_dir, const std::string& path);
 // before reading a byte of it. Wipes its buffer.
 std::string read_key_file(const std::string& path, std::span<uint8_t, 32> out);
 
-// Reads a whole regular file of at most `max_bytes` into `out`.
-std::string read_small_file(const std::string& path, size_t max_bytes, std::string& out);
+// Reads a whole regular file of at most `max_bytes` into `out`; its
+// permission bits into *mode when mode is not null.
+std::string read_small_file(const std::string& path, size_t max_bytes, std::string& out,
+                            unsigned* mode = nullptr);
 
 // "192.0.2.1/24" or "2001:db8::1/64": an address of ours with its on-link
 // prefix length. Refuses a missing length, /0, unspecified, multicast and

@@ -76,7 +76,11 @@ Result<std::unique_ptr<Agent>> Agent::create(config::Config cfg, shm::SharedStat
   return agent;
 }
 
-Agent::~Agent() = default;
+// Commands not yet handed to the dataplane may be keypair installs.
+Agent::~Agent() {
+  device::wipe_outbox(outbox_);
+  for (shm::RingMessage& m : backlog_) sodium_memzero(&m, sizeof(m));
+}
 
 const std::string& Agent::uapi_path() const noexcept {
   return uapi_->path();

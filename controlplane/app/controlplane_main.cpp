@@ -30,6 +30,7 @@
 #include "controlplane/device/device.hpp"
 #include "dataplane/app/gateway_config.hpp"
 #include "dataplane/base/clock.hpp"
+#include "dataplane/base/hardening.hpp"
 #include "dataplane/shm/state.hpp"
 
 namespace {
@@ -52,6 +53,11 @@ int usage(const char* argv0) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (auto hardened = disable_core_dumps(); !hardened) {  // before any key is read
+    std::fprintf(stderr, "wirespeed-controlplane: %s: %s\n", hardened.error().context,
+                 std::strerror(hardened.error().sys_errno));
+    return 1;
+  }
   std::string config_path;
   bool show = false;
   for (int i = 1; i < argc; ++i) {

@@ -13,6 +13,7 @@
 #include "controlplane/cli/keys.hpp"
 #include "controlplane/cli/reload.hpp"
 #include "controlplane/cli/show.hpp"
+#include "dataplane/base/hardening.hpp"
 
 namespace {
 
@@ -39,6 +40,11 @@ int usage(std::FILE* out) {
 
 int main(int argc, char** argv) {
   using namespace wirespeed::controlplane::cli;
+  if (auto hardened = wirespeed::disable_core_dumps(); !hardened) {  // genkey, key files
+    std::fprintf(stderr, "wirespeed: %s: %s\n", hardened.error().context,
+                 std::strerror(hardened.error().sys_errno));
+    return 1;
+  }
   if (argc < 2) return usage(stderr);
   const char* cmd = argv[1];
   // Subcommands see their own name as argv[0], as wg's do.

@@ -28,6 +28,8 @@
 // stats, view or error string carries key material.
 #pragma once
 
+#include <sodium.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -50,7 +52,22 @@
 namespace wirespeed::controlplane::device {
 
 using dataplane::wire::Nanos;
-using Outbox = std::vector<dataplane::shm::RingMessage>;
+
+// std::allocator that zeroes what it frees. An Outbox may hold keypair
+// installs: when it grows, the vector moves them and frees the old buffer,
+// which wipe_outbox() never sees.
+template <typename T>
+struct WipingAllocator : std::allocator<T> {
+  using value_type = T;
+  WipingAllocator() noexcept = default;
+  template <typename U>
+  WipingAllocator(const WipingAllocator<U>&) noexcept {}
+  void deallocate(T* p, size_t n) noexcept {
+    sodium_memzero(p, n * sizeof(T));
+    std::allocator<T>::deallocate(p, n);
+  }
+};
+using Outbox = std::vector<dataplane::shm::RingMessage, WipingAllocator<dataplane::shm::RingMessage>>;
 
 // Zeroes every message of `out` (keypair installs carry session keys), then
 // empties it. The glue calls it after enqueueing.

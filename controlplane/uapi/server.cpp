@@ -250,6 +250,7 @@ bool Server::serve(Client& c, Backend& backend, uint64_t now_ns, std::string* me
     const ssize_t n = recv(c.fd, buffer, sizeof(buffer), MSG_DONTWAIT);
     if (n > 0) {
       c.in.append(buffer, static_cast<size_t>(n));
+      sodium_memzero(buffer, static_cast<size_t>(n));  // a set may carry keys
       c.last_activity_ns = now_ns;
       continue;
     }

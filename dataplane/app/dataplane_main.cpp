@@ -29,6 +29,7 @@
 #include "config/config.hpp"
 #include "dataplane/app/gateway_config.hpp"
 #include "dataplane/base/clock.hpp"
+#include "dataplane/base/hardening.hpp"
 #include "dataplane/control/applier.hpp"
 #include "dataplane/net/responder.hpp"
 #include "dataplane/pipeline/worker.hpp"
@@ -94,6 +95,11 @@ unsigned mempool_size(const config::Config& cfg, unsigned workers) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (auto hardened = wirespeed::disable_core_dumps(); !hardened) {  // before any key is read
+    std::fprintf(stderr, "wirespeed-dataplane: %s: %s\n", hardened.error().context,
+                 std::strerror(hardened.error().sys_errno));
+    return 1;
+  }
   Args args;
   if (!parse_args(argc, argv, args)) return usage(argv[0]);
 

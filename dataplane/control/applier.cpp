@@ -2,11 +2,13 @@
 #include "dataplane/control/applier.hpp"
 
 #include <rte_mbuf.h>
+#include <rte_ring_peek_zc.h>
 
 #include <algorithm>
 #include <cstring>
 
 #include "dataplane/base/clock.hpp"
+#include "dataplane/base/hardening.hpp"
 #include "dataplane/pipeline/keypair_rules.hpp"
 #include "dataplane/tables/neighbours.hpp"
 
@@ -21,10 +23,8 @@ constexpr uint64_t kHoldTime = 3ULL * 1000 * 1000 * 1000;  // under REKEY_TIMEOU
 // just after the install's flush; the sweep sends them within this time.
 constexpr uint64_t kStageSweepInterval = 10ULL * 1000 * 1000;
 
-void wipe(void* p, size_t n) noexcept {
-  volatile uint8_t* b = static_cast<volatile uint8_t*>(p);
-  for (size_t i = 0; i < n; ++i) b[i] = 0;
-}
+// Key material leaving a slot: a wipe the compiler may not drop.
+void wipe(void* p, size_t n) noexcept { secure_wipe(p, n); }
 
 }  // namespace
 
@@ -60,7 +60,16 @@ unsigned Applier::poll(uint64_t now_ns) noexcept {
 
   alignas(8) static thread_local shm::RingMessage cmd;
   for (unsigned i = 0; i < kCommandsPerPoll; ++i) {
-    if (rte_ring_dequeue_elem(state_.commands(), &cmd, sizeof(cmd)) != 0) break;
+    // Zero-copy dequeue (the ring is single-consumer): a plain dequeue copies
+    // the message out but leaves its bytes in the ring's slot, in shared
+    // memory, until a later command happens to overwrite it. A keypair
+    // install's slot is wiped before the slot is handed back to the producer.
+    rte_ring_zc_data zc;
+    if (rte_ring_dequeue_zc_burst_elem_start(state_.commands(), sizeof(cmd), 1, &zc, nullptr) == 0)
+      break;
+    std::memcpy(&cmd, zc.ptr1, sizeof(cmd));  // one element is always in ptr1
+    if (cmd.kind == shm::MessageKind::kCmdKeypairInstall) wipe(zc.ptr1, sizeof(cmd));
+    rte_ring_dequeue_zc_elem_finish(state_.commands(), 1);
     apply(cmd);
     // A keypair install leaves keys in the copy.
     if (cmd.kind == shm::MessageKind::kCmdKeypairInstall)

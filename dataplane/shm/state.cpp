@@ -8,6 +8,7 @@
 #include <new>
 
 #include "dataplane/base/clock.hpp"
+#include "dataplane/base/hardening.hpp"
 
 namespace wirespeed::dataplane::shm {
 
@@ -33,14 +34,39 @@ SharedState::SharedState(SharedState&& other) noexcept
   other.owner_ = false;
 }
 
+namespace {
+
+// A ring's message slots follow its header (rte_ring_create_elem's layout).
+// The command ring's slots may still hold keypair installs nobody consumed,
+// and every ring's slots keep the last bytes written to them.
+void wipe_ring(rte_ring* ring) noexcept {
+  if (ring == nullptr) return;
+  const ssize_t total = rte_ring_get_memsize_elem(sizeof(RingMessage), ring->size);
+  if (total > static_cast<ssize_t>(sizeof(rte_ring))) {
+    secure_wipe(ring + 1, static_cast<size_t>(total) - sizeof(rte_ring));
+  }
+}
+
+}  // namespace
+
+void SharedState::wipe_secrets() noexcept {
+  if (!owner_) return;
+  for (rte_ring* ring : {punt_, events_, commands_}) wipe_ring(ring);
+  if (zone_ == nullptr) return;
+  for (KeypairSlot& kp : zone_->keypairs) {
+    secure_wipe(kp.send_key, sizeof(kp.send_key));
+    secure_wipe(kp.receive_key, sizeof(kp.receive_key));
+  }
+}
+
+// Dataplane exit. EAL's free zeroes memory it believes clean, but that is its
+// business and not a promise: the keys are wiped here first, explicitly.
 SharedState::~SharedState() {
   if (!owner_) return;
-  rte_ring_free(punt_);
-  rte_ring_free(events_);
-  rte_ring_free(commands_);
+  wipe_secrets();
+  for (rte_ring* ring : {punt_, events_, commands_}) rte_ring_free(ring);
   if (memzone_ != nullptr) {
-    // Keys live in the keypair slots: wipe before the memory goes back.
-    std::memset(static_cast<void*>(zone_), 0, sizeof(StateZone));
+    secure_wipe(static_cast<void*>(zone_), sizeof(StateZone));
     rte_memzone_free(memzone_);
   }
 }

@@ -25,6 +25,13 @@ class SharedState {
   SharedState(const SharedState&) = delete;
   ~SharedState();
 
+  // Primary, at exit (the destructor calls it; the main lcore only, workers
+  // stopped): zeroes the keys of every keypair slot and the message slots of
+  // the three rings, where unconsumed keypair installs may wait. A secondary's
+  // call does nothing. The hugepage files behind the zone outlive the
+  // process, so this is what keeps session keys from outliving it.
+  void wipe_secrets() noexcept;
+
   StateZone& zone() const noexcept { return *zone_; }
   rte_ring* punt() const noexcept { return punt_; }
   rte_ring* events() const noexcept { return events_; }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -86,7 +87,7 @@ inline std::string describe(const shm::RingMessage& m) {
   }
 }
 
-inline std::vector<std::string> describe(const std::vector<shm::RingMessage>& ms) {
+inline std::vector<std::string> describe(std::span<const shm::RingMessage> ms) {
   std::vector<std::string> r;
   for (const auto& m : ms) r.push_back(describe(m));
   return r;
@@ -131,7 +132,7 @@ struct DataplaneModel {
         break;
     }
   }
-  void apply(const std::vector<shm::RingMessage>& ms) {
+  void apply(std::span<const shm::RingMessage> ms) {
     for (const auto& m : ms) apply(m);
   }
 };

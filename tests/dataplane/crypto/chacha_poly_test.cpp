@@ -84,6 +84,18 @@ TEST(AeadEngine, CreateReportsArch) {
   EXPECT_NE(r->mgr(), nullptr);
 }
 
+// The keys are never copied into the manager (a job carries a pointer to the
+// keypair slot's key), but the library's routines expand them into the key
+// stream on the stack and in vector registers. A library built with
+// SAFE_DATA clears those before returning; the gateway relies on it
+// (docs/security.md), so a build without it fails here.
+TEST(AeadEngine, LibraryClearsKeyMaterialItLeavesOnTheStackAndInRegisters) {
+  auto r = AeadEngine::create();
+  ASSERT_TRUE(r.ok()) << r.error().context;
+  EXPECT_NE(r->mgr()->features & IMB_FEATURE_SAFE_DATA, 0u)
+      << "IPsec-MB " << imb_get_version_str() << " was built without SAFE_DATA";
+}
+
 // ------------------------------------------------ RFC 8439 vectors
 
 struct RfcVector {
