@@ -28,6 +28,7 @@
 
 #include "config/config.hpp"
 #include "dataplane/app/gateway_config.hpp"
+#include "dataplane/app/packet_socket_kick.hpp"
 #include "dataplane/base/clock.hpp"
 #include "dataplane/control/applier.hpp"
 #include "dataplane/net/responder.hpp"
@@ -294,6 +295,8 @@ int main(int argc, char** argv) {
     for (unsigned w = 0; w < workers; ++w) {
       rte_eal_remote_launch(pipeline::worker_main, &specs[w], cfg.workers[w]);
     }
+    // net_af_packet's TX rings after a link flap (packet_socket_kick.hpp).
+    app::PacketSocketKick kick = app::PacketSocketKick::find_sockets();
     std::printf("wirespeed-dataplane: %u worker(s), listening on UDP %u, file prefix %s\n", workers,
                 cfg.listen_port, cfg.file_prefix.c_str());
     std::printf("wirespeed-dataplane: ready\n");
@@ -307,7 +310,9 @@ int main(int argc, char** argv) {
     shm::LcoreCounters& main_counters = contexts[0]->counters();
     uint64_t pass_start_tsc = rte_rdtsc();
     while (!g_stop.load()) {
-      const bool busy = applier.poll(monotonic_ns()) != 0;
+      const uint64_t now = monotonic_ns();
+      const bool busy = applier.poll(now) != 0;
+      kick.poll(now);
       if (!busy) usleep(200);
       const uint64_t pass_end_tsc = rte_rdtsc();
       main_counters.total_tsc.add(pass_end_tsc - pass_start_tsc);
