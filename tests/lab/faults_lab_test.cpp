@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <chrono>
 #include <cstdio>
 #include <dirent.h>
@@ -200,6 +201,24 @@ class FaultsLabTest : public ::testing::Test {
     while (lines >> name >> value) values[name] = value;
     EXPECT_TRUE(values.count("mbufs_in_use")) << out;
     return values;
+  }
+
+  // The dataplane's hugepage heap (DPDK telemetry /eal/heap_info, socket 0):
+  // {"Alloc_size", "Alloc_count"}; both -1 when unreadable. Control planes
+  // (DPDK secondaries) allocate from this heap too.
+  std::pair<int64_t, int64_t> heap() {
+    const std::string cmd = "printf '/eal/heap_info,0\\n' | dpdk-telemetry.py -f " +
+                            lab_.env("FILE_PREFIX") + " 2>&1";
+    std::string out;
+    run_command({"sh", "-c", cmd}, &out);
+    const auto field = [&](const std::string& name) -> int64_t {
+      const size_t at = out.find("\"" + name + "\": ");
+      if (at == std::string::npos) return -1;
+      return std::strtoll(out.c_str() + at + name.size() + 4, nullptr, 10);
+    };
+    const std::pair<int64_t, int64_t> h{field("Alloc_size"), field("Alloc_count")};
+    EXPECT_GE(h.second, 0) << "dpdk-telemetry.py (from dpdk, scripts/setup.sh) said:\n" << out;
+    return h;
   }
 
   GatewayLab lab_;
@@ -398,10 +417,11 @@ TEST_F(FaultsLabTest, ControlPlaneRestartedWhileItsOwnInitiationIsInFlight) {
   expect_ping(Where::kRemote, "10.8.0.2");
 }
 
-// Twenty restarts (SIGKILL and SIGTERM in turn) under a running transfer:
+// Twenty restarts (ten SIGTERM, then ten SIGKILL) under a running transfer:
 // the file arrives intact, the peer is there once, the pids are right, and
 // the dataplane holds no more mbufs, ring entries or file descriptors than
-// before. A forced rekey afterwards proves the last control plane works.
+// before, nor shared heap after the clean stops. A forced rekey afterwards
+// proves the last control plane works.
 TEST_F(FaultsLabTest, ControlPlaneRestarted20TimesInARow) {
   ASSERT_NO_FATAL_FAILURE(start({}));
   expect_ping(Where::kLan, "10.8.1.2");
@@ -412,6 +432,8 @@ TEST_F(FaultsLabTest, ControlPlaneRestarted20TimesInARow) {
   const std::map<std::string, int64_t> before = occupancy();
   const size_t fds_before = count_entries(fd_dir);
   const size_t runtime_before = count_entries(runtime_dir);
+  const std::pair<int64_t, int64_t> heap_before = heap();
+  std::pair<int64_t, int64_t> heap_after_terms;
 
   Transfer transfer;
   std::string error;
@@ -423,7 +445,9 @@ TEST_F(FaultsLabTest, ControlPlaneRestarted20TimesInARow) {
   double total_ms = 0, worst_ms = 0;
   const auto loop = Clock::now();
   for (int i = 0; i < kRestarts; ++i) {
-    const int sig = i % 2 == 0 ? SIGKILL : SIGTERM;
+    // Ten clean stops, then ten kills: the heap is compared after each half.
+    if (i == kRestarts / 2) heap_after_terms = heap();
+    const int sig = i < kRestarts / 2 ? SIGTERM : SIGKILL;
     const auto t = Clock::now();
     ASSERT_TRUE(lab_.send_signal(GatewayProcess::kControlplane, sig, &error)) << i << ": " << error;
     ASSERT_TRUE(lab_.wait_exited(GatewayProcess::kControlplane, 6000)) << i << ": did not exit";
@@ -474,6 +498,20 @@ TEST_F(FaultsLabTest, ControlPlaneRestarted20TimesInARow) {
     EXPECT_EQ(after.count(ring) ? after.at(ring) : -1, 0) << ring;
   }
   EXPECT_EQ(fds_after, fds_before) << "the dataplane's file descriptors changed";
+
+  // A control plane that exits cleanly returns what its EAL took from the
+  // shared heap. One that is SIGKILLed cannot: DPDK's secondary EAL init
+  // allocates there (the service library's tables, ~150 KiB) and only
+  // rte_eal_cleanup frees it. Known, printed, not fixable from here.
+  const std::pair<int64_t, int64_t> heap_after = heap();
+  report("dataplane heap: " + std::to_string(heap_before.first) + " B in " +
+         std::to_string(heap_before.second) + " allocations; after 10 SIGTERM restarts " +
+         std::to_string(heap_after_terms.first) + " B in " +
+         std::to_string(heap_after_terms.second) + "; after 10 SIGKILL restarts " +
+         std::to_string(heap_after.first) + " B in " + std::to_string(heap_after.second) + " (" +
+         std::to_string((heap_after.first - heap_after_terms.first) / (kRestarts / 2)) +
+         " B per SIGKILL)");
+  EXPECT_EQ(heap_after_terms, heap_before) << "clean control-plane restarts leaked shared heap";
   EXPECT_TRUE(lab_.running(GatewayProcess::kDataplane));
 }
 
