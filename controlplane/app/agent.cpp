@@ -138,6 +138,10 @@ bool Agent::poll(uint64_t now_ns, const char** why) {
       return false;
     }
     const uint64_t beat = zone.header.heartbeat_ns.load(std::memory_order_acquire);
+    if (beat == 0) {  // its way of saying so before it frees the shared memory
+      *why = "the dataplane is stopping";
+      return false;
+    }
     if (now_ns > beat && now_ns - beat > kHeartbeatTimeout) {
       *why = "the dataplane's heartbeat stopped (main lcore not running)";
       return false;

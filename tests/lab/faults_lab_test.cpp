@@ -8,6 +8,7 @@
 //                                           --wait-dataplane 0/1: exits 1, says why
 //   DataplaneKilled...                      the control plane exits within 2 s with
 //                                           its message; both restarted: peer back
+//   DataplaneStopped...                     SIGTERM: the control plane goes first
 //   ControlPlaneRestartedWhile...Initiation a handshake in flight across a restart
 //   ControlPlaneRestarted20TimesInARow      no leak, no duplicate peer, traffic intact
 //   OuterLinkDownAndUp...                   the gateway's veth end flaps mid-transfer
@@ -343,6 +344,31 @@ TEST_F(FaultsLabTest, DataplaneKilledThenBothRestartedBringThePeerBack) {
   EXPECT_EQ(peer_records(state), 1u) << state.text;
   EXPECT_EQ(endpoint(state), "192.0.2.2:51820") << state.text;
   expect_ping(Where::kRemote, "10.8.0.2");
+}
+
+// SIGTERM to the dataplane while the control plane runs: the dataplane
+// tells it (heartbeat 0) and waits for it to go before freeing the shared
+// memory, so the control plane exits 1 with its message instead of dying
+// on unmapped memory, and the dataplane's EAL has no secondary to wait for.
+TEST_F(FaultsLabTest, DataplaneStoppedWhileTheControlPlaneRuns) {
+  ASSERT_NO_FATAL_FAILURE(start({}));
+  expect_ping(Where::kLan, "10.8.1.2");
+  std::string error;
+  const auto stop = Clock::now();
+  ASSERT_TRUE(lab_.stop_dataplane(false, &error)) << error;
+  const double stop_ms = ms_since(stop);
+  ASSERT_TRUE(lab_.wait_exited(GatewayProcess::kControlplane, 5000)) << "the control plane runs on";
+  report("dataplane stopped by SIGTERM with the control plane attached: gone after " +
+         std::to_string(stop_ms) + " ms");
+  EXPECT_EQ(lab_.exit_status(GatewayProcess::kControlplane), 1);
+  const std::string log = lab_.log(GatewayProcess::kControlplane);
+  EXPECT_NE(log.find("error: the dataplane is stopping (dataplane pid "), std::string::npos) << log;
+  const std::string dataplane_log = lab_.log(GatewayProcess::kDataplane);
+  // What EAL says when it frees memory a live secondary still maps.
+  EXPECT_EQ(dataplane_log.find("Could not send sync request"), std::string::npos) << dataplane_log;
+  EXPECT_EQ(dataplane_log.find("did not exit"), std::string::npos) << dataplane_log;
+  ASSERT_TRUE(lab_.start_gateway(&error)) << error;
+  expect_ping(Where::kLan, "10.8.1.2");
 }
 
 // The remote initiates; the control plane is stopped, so its initiation
