@@ -436,8 +436,9 @@ cmd_stop_dataplane() {
   load "$1"
   local pid i
   pid=$(pid_of dataplane) || die "no dataplane was started (no $DIR/dataplane.pid)"
-  alive "$pid" || { say "dataplane (pid $pid) is not running"; return 0; }
-  if [[ ${2:-} == --kill ]]; then
+  if ! alive "$pid"; then
+    say "dataplane (pid $pid) is not running"
+  elif [[ ${2:-} == --kill ]]; then
     kill -KILL "$pid" 2>/dev/null || true
     for ((i = 0; i < 100; i++)); do
       alive "$pid" || break
