@@ -134,8 +134,8 @@ int main(int argc, char** argv) {
       return 1;
     case AttachOutcome::kEalFailed:
       std::fprintf(stderr,
-                   "wirespeed-controlplane: cannot attach to the dataplane (file prefix %s): %s; is "
-                   "wirespeed-dataplane running with this config?\n",
+                   "wirespeed-controlplane: cannot attach to the dataplane (file prefix %s): %s; "
+                   "is wirespeed-dataplane running with this config?\n",
                    cfg.file_prefix.c_str(), rte_strerror(rte_errno));
       return 1;
   }

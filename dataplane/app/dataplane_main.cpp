@@ -125,8 +125,9 @@ void detach_controlplane(shm::StateZone& zone) {
     if (!process_alive(pid)) return;
     usleep(10 * 1000);
   }
-  std::fprintf(stderr, "wirespeed-dataplane: the control plane (pid %u) did not exit within %d ms\n",
-               pid, kDetachTimeoutMs);
+  std::fprintf(stderr,
+               "wirespeed-dataplane: the control plane (pid %u) did not exit within %d ms\n", pid,
+               kDetachTimeoutMs);
 }
 
 }  // namespace

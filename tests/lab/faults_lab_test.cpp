@@ -22,15 +22,15 @@
 //
 // Needs what gateway_lab_test needs (root, scripts/setup.sh's tools, free
 // hugepages, the gateway binaries); a missing one fails the test by name.
+#include <dirent.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <chrono>
 #include <cstdio>
-#include <dirent.h>
+#include <cstdlib>
 #include <iostream>
 #include <sstream>
 
@@ -208,8 +208,8 @@ class FaultsLabTest : public ::testing::Test {
   // {"Alloc_size", "Alloc_count"}; both -1 when unreadable. Control planes
   // (DPDK secondaries) allocate from this heap too.
   std::pair<int64_t, int64_t> heap() {
-    const std::string cmd = "printf '/eal/heap_info,0\\n' | dpdk-telemetry.py -f " +
-                            lab_.env("FILE_PREFIX") + " 2>&1";
+    const std::string cmd =
+        "printf '/eal/heap_info,0\\n' | dpdk-telemetry.py -f " + lab_.env("FILE_PREFIX") + " 2>&1";
     std::string out;
     run_command({"sh", "-c", cmd}, &out);
     const auto field = [&](const std::string& name) -> int64_t {
@@ -236,7 +236,8 @@ TEST_F(FaultsLabTest, ControlPlaneStartedBeforeTheDataplane) {
   std::string out;
   EXPECT_EQ(run_controlplane({"--wait-dataplane", "0"}, 5000, &out), 1) << out;
   EXPECT_NE(out.find("wirespeed-controlplane: no dataplane is running with file prefix " + prefix +
-                     " (nothing holds /var/run/dpdk/" + prefix + "/config); start "
+                     " (nothing holds /var/run/dpdk/" + prefix +
+                     "/config); start "
                      "wirespeed-dataplane with this config first"),
             std::string::npos)
       << out;
@@ -246,8 +247,9 @@ TEST_F(FaultsLabTest, ControlPlaneStartedBeforeTheDataplane) {
   EXPECT_EQ(run_controlplane({"--wait-dataplane", "1"}, 10000, &timed_out), 1) << timed_out;
   report("--wait-dataplane 1 with no dataplane: exited after " + std::to_string(ms_since(start)) +
          " ms");
-  EXPECT_NE(timed_out.find("info: waiting for the dataplane (file prefix " + prefix + "), up to 1 s"),
-            std::string::npos)
+  EXPECT_NE(
+      timed_out.find("info: waiting for the dataplane (file prefix " + prefix + "), up to 1 s"),
+      std::string::npos)
       << timed_out;
   EXPECT_NE(timed_out.find("no dataplane is running with file prefix " + prefix +
                            ": none started within 1 s"),
@@ -258,7 +260,8 @@ TEST_F(FaultsLabTest, ControlPlaneStartedBeforeTheDataplane) {
   ASSERT_TRUE(wait_log("waiting for the dataplane (file prefix " + prefix + ")", 5000))
       << lab_.log(GatewayProcess::kControlplane);
   ASSERT_TRUE(lab_.send_signal(GatewayProcess::kControlplane, SIGTERM, &error)) << error;
-  ASSERT_TRUE(lab_.wait_exited(GatewayProcess::kControlplane, 3000)) << "SIGTERM did not end the wait";
+  ASSERT_TRUE(lab_.wait_exited(GatewayProcess::kControlplane, 3000))
+      << "SIGTERM did not end the wait";
   EXPECT_EQ(lab_.exit_status(GatewayProcess::kControlplane), 0);
 
   // The default: wait (60 s), then attach to the dataplane that comes.
@@ -266,7 +269,8 @@ TEST_F(FaultsLabTest, ControlPlaneStartedBeforeTheDataplane) {
   ASSERT_TRUE(wait_log("waiting for the dataplane (file prefix " + prefix + ")", 5000))
       << lab_.log(GatewayProcess::kControlplane);
   sleep_ms(1500);
-  ASSERT_TRUE(lab_.running(GatewayProcess::kControlplane)) << lab_.log(GatewayProcess::kControlplane);
+  ASSERT_TRUE(lab_.running(GatewayProcess::kControlplane))
+      << lab_.log(GatewayProcess::kControlplane);
   start = Clock::now();
   ASSERT_TRUE(lab_.start_dataplane(&error)) << error;
   const double dataplane_ms = ms_since(start);
@@ -275,7 +279,8 @@ TEST_F(FaultsLabTest, ControlPlaneStartedBeforeTheDataplane) {
          " ms after the dataplane was started (" + std::to_string(dataplane_ms) +
          " ms of which the dataplane's own start-up)");
   const std::string log = lab_.log(GatewayProcess::kControlplane);
-  EXPECT_NE(log.find("the dataplane (file prefix " + prefix + ") started after "), std::string::npos)
+  EXPECT_NE(log.find("the dataplane (file prefix " + prefix + ") started after "),
+            std::string::npos)
       << log;
   EXPECT_EQ(log.find("error"), std::string::npos) << log;
   const ShowState state = show();
@@ -415,17 +420,16 @@ TEST_F(FaultsLabTest, ControlPlaneRestartedWhileItsOwnInitiationIsInFlight) {
   const pid_t wg = lab_.remote_pid();
   ASSERT_GT(wg, 0);
   // The initiation (type 1) as it arrives at the remote's veth.
-  Background capture =
-      lab_.spawn(Where::kRemote,
-                 {"tcpdump", "-n", "-l", "-c", "1", "-i", lab_.env("REMOTE_IF"),
-                  "udp dst port 51820 and udp[8] = 1"},
-                 "tcpdump-initiation");
+  Background capture = lab_.spawn(Where::kRemote,
+                                  {"tcpdump", "-n", "-l", "-c", "1", "-i", lab_.env("REMOTE_IF"),
+                                   "udp dst port 51820 and udp[8] = 1"},
+                                  "tcpdump-initiation");
   for (int i = 0; i < 100 && capture.output().find("listening on") == std::string::npos; ++i)
     sleep_ms(50);
   ASSERT_NE(capture.output().find("listening on"), std::string::npos) << capture.output();
   ASSERT_EQ(kill(wg, SIGSTOP), 0);
-  Background ping = lab_.spawn(Where::kLan, {"ping", "-n", "-c", "100", "-i", "0.2", "10.8.1.2"},
-                               "ping-lan");
+  Background ping =
+      lab_.spawn(Where::kLan, {"ping", "-n", "-c", "100", "-i", "0.2", "10.8.1.2"}, "ping-lan");
   const int captured = capture.wait(10000);
   ASSERT_EQ(captured, 0) << "no initiation reached the remote:\n" << capture.output();
   ASSERT_TRUE(lab_.send_signal(GatewayProcess::kControlplane, SIGKILL, &error)) << error;
@@ -489,8 +493,9 @@ TEST_F(FaultsLabTest, ControlPlaneRestarted20TimesInARow) {
   const double loop_ms = ms_since(loop);
   const uint64_t received_during = transfer.received();
   report(std::to_string(kRestarts) + " control-plane restarts in " + std::to_string(loop_ms) +
-         " ms: " + std::to_string(total_ms / kRestarts) + " ms each on average (signal to ready), " +
-         std::to_string(worst_ms) + " ms the longest; " + std::to_string(received_during) +
+         " ms: " + std::to_string(total_ms / kRestarts) +
+         " ms each on average (signal to ready), " + std::to_string(worst_ms) +
+         " ms the longest; " + std::to_string(received_during) +
          " bytes of the transfer had arrived");
   EXPECT_LT(received_during, 40 * kMiB) << "the transfer ended before the restarts did";
   EXPECT_TRUE(transfer.finish(kTransferTimeoutMs, &error)) << error;
@@ -514,8 +519,8 @@ TEST_F(FaultsLabTest, ControlPlaneRestarted20TimesInARow) {
   const size_t fds_after = count_entries(fd_dir);
   const size_t runtime_after = count_entries(runtime_dir);
   report("dataplane mbufs in use " + std::to_string(before.at("mbufs_in_use")) + " -> " +
-         std::to_string(after.at("mbufs_in_use")) + ", fds " + std::to_string(fds_before) +
-         " -> " + std::to_string(fds_after) + ", DPDK runtime dir entries " +
+         std::to_string(after.at("mbufs_in_use")) + ", fds " + std::to_string(fds_before) + " -> " +
+         std::to_string(fds_after) + ", DPDK runtime dir entries " +
          std::to_string(runtime_before) + " -> " + std::to_string(runtime_after));
   // The RX rings hold a fixed number; caches and TX buffers can hold up to a
   // burst or two more at any instant. 20 leaked punt/command mbufs per
@@ -568,7 +573,7 @@ TEST_F(FaultsLabTest, OuterLinkDownAndUpMidTransferSessionResumes) {
   EXPECT_TRUE(transfer.finish(kTransferTimeoutMs, &error)) << error;
   const ShowState state = show();
   EXPECT_EQ(handshakes(state), handshakes_before) << "the session should have survived:\n"
-                                                 << state.text;
+                                                  << state.text;
 
   // One packet each way after a flap, with nothing else to push it out.
   // The remote's ARP entry for the gateway is made permanent first, so that
@@ -584,8 +589,9 @@ TEST_F(FaultsLabTest, OuterLinkDownAndUpMidTransferSessionResumes) {
   const size_t lladdr = out.find("lladdr ");
   ASSERT_NE(lladdr, std::string::npos) << out;
   const std::string mac = out.substr(lladdr + 7, 17);
-  ASSERT_EQ(lab_.exec(Where::kRemote, {"ip", "neigh", "replace", "192.0.2.1", "lladdr", mac,
-                                       "dev", lab_.env("REMOTE_IF"), "nud", "permanent"},
+  ASSERT_EQ(lab_.exec(Where::kRemote,
+                      {"ip", "neigh", "replace", "192.0.2.1", "lladdr", mac, "dev",
+                       lab_.env("REMOTE_IF"), "nud", "permanent"},
                       &out),
             0)
       << out;
@@ -628,10 +634,16 @@ TEST_F(FaultsLabTest, PeerMovesWhileItsLinkIsDownAndTheGatewayFollowsItThereAndB
   const Place* from = &home;
   for (const Place* to : {&there, &home}) {
     ASSERT_TRUE(lab_.set_link(Where::kRemote, false, &error)) << error;
-    ASSERT_EQ(lab_.exec(Where::kRemote, {"ip", "address", "del", std::string(from->address) + "/24",
-                                         "dev", veth}, &out), 0) << out;
-    ASSERT_EQ(lab_.exec(Where::kRemote, {"ip", "address", "add", std::string(to->address) + "/24",
-                                         "dev", veth}, &out), 0) << out;
+    ASSERT_EQ(
+        lab_.exec(Where::kRemote,
+                  {"ip", "address", "del", std::string(from->address) + "/24", "dev", veth}, &out),
+        0)
+        << out;
+    ASSERT_EQ(
+        lab_.exec(Where::kRemote,
+                  {"ip", "address", "add", std::string(to->address) + "/24", "dev", veth}, &out),
+        0)
+        << out;
     ASSERT_EQ(lab_.exec(Where::kRemote, {"wg", "set", wg_if, "listen-port", to->port}, &out), 0)
         << out;
     sleep_ms(1000);
@@ -641,9 +653,9 @@ TEST_F(FaultsLabTest, PeerMovesWhileItsLinkIsDownAndTheGatewayFollowsItThereAndB
     EXPECT_TRUE(lab_.wait_for_show([&](const ShowState& s) { return endpoint(s) == to->endpoint; },
                                    5000, &state, &error))
         << "the gateway did not follow the peer to " << to->endpoint << ": " << error;
-    report(std::string("remote moved to ") + to->endpoint + " while its link was down: first echo " +
-           std::to_string(echo_ms) + " ms after link up, gateway's endpoint now " +
-           endpoint(state));
+    report(std::string("remote moved to ") + to->endpoint +
+           " while its link was down: first echo " + std::to_string(echo_ms) +
+           " ms after link up, gateway's endpoint now " + endpoint(state));
     EXPECT_GE(echo_ms, 0);
     expect_ping(Where::kLan, "10.8.1.2");  // the gateway sends to where the peer is now
     from = to;

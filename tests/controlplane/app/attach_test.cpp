@@ -18,7 +18,9 @@
 namespace wirespeed::controlplane::app {
 namespace {
 
-std::string test_prefix() { return "wsattach" + std::to_string(getpid()); }
+std::string test_prefix() {
+  return "wsattach" + std::to_string(getpid());
+}
 
 void make_dirs(const std::string& path) {
   for (size_t at = 1; at != std::string::npos; at = path.find('/', at + 1)) {
