@@ -1,13 +1,13 @@
 // The control plane's loop (see agent.hpp). One thread of the secondary.
 #include "controlplane/app/agent.hpp"
 
+#include <rte_eal.h>
 #include <rte_ring.h>
-#include <signal.h>
 #include <sodium.h>
 
-#include <cerrno>
 #include <cstring>
 
+#include "controlplane/app/attach.hpp"
 #include "controlplane/app/log.hpp"
 #include "dataplane/app/gateway_config.hpp"
 #include "dataplane/net/frame.hpp"
@@ -23,6 +23,12 @@ constexpr uint64_t kMs = 1000 * 1000;
 constexpr uint64_t kTrafficPollInterval = 100 * kMs;
 constexpr uint64_t kResolveInterval = 1000 * kMs;       // per address, at most
 constexpr uint64_t kRefreshInterval = 30 * 1000 * kMs;  // re-ask for the outer next hops
+// A dataplane that exits (killed, crashed, stopped) drops its EAL lock at
+// once: checked every kLivenessInterval, it is noticed within that. The
+// heartbeat only catches a main lcore that hangs while its process lives
+// (stopped, deadlocked): that wants slack for a main lcore busy applying a
+// burst of commands on a loaded machine, so it stays at seconds.
+constexpr uint64_t kLivenessInterval = 50 * kMs;
 constexpr uint64_t kHeartbeatTimeout = 3000 * kMs;
 constexpr unsigned kBacklogMax = 4096;
 constexpr unsigned kPollBurst = 32;
@@ -121,14 +127,25 @@ unsigned Agent::start(uint64_t now_ns) {
 
 bool Agent::poll(uint64_t now_ns, const char** why) {
   shm::StateZone& zone = state_.zone();
-  const uint64_t beat = zone.header.heartbeat_ns.load(std::memory_order_acquire);
-  if (now_ns > beat && now_ns - beat > kHeartbeatTimeout) {
-    *why = "the dataplane's heartbeat stopped (main lcore not running)";
-    return false;
-  }
-  if (kill(static_cast<pid_t>(zone.header.dataplane_pid), 0) != 0 && errno == ESRCH) {
-    *why = "the dataplane process is gone";
-    return false;
+  if (now_ns >= next_liveness_ns_) {
+    next_liveness_ns_ = now_ns + kLivenessInterval;
+    // Ask EAL, which knows the runtime directory it attached through. A
+    // process that is its own primary (unit tests) has nobody to lose.
+    const bool secondary = rte_eal_process_type() == RTE_PROC_SECONDARY;
+    if ((secondary && rte_eal_primary_proc_alive(nullptr) == 0) ||
+        !process_running(zone.header.dataplane_pid)) {
+      *why = "the dataplane has exited";
+      return false;
+    }
+    const uint64_t beat = zone.header.heartbeat_ns.load(std::memory_order_acquire);
+    if (beat == 0) {  // its way of saying so before it frees the shared memory
+      *why = "the dataplane is stopping";
+      return false;
+    }
+    if (now_ns > beat && now_ns - beat > kHeartbeatTimeout) {
+      *why = "the dataplane's heartbeat stopped (main lcore not running)";
+      return false;
+    }
   }
 
   static thread_local shm::RingMessage batch[kPollBurst];

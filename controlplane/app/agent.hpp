@@ -112,6 +112,7 @@ class Agent final : public uapi::Backend {
   std::unordered_map<dataplane::net::IpAddr, uint64_t, dataplane::net::IpAddrHash> resolving_[2];
   uint64_t next_traffic_poll_ns_ = 0;
   uint64_t next_resolve_ns_ = 0;
+  uint64_t next_liveness_ns_ = 0;  // poll(): is the dataplane still there?
   uint16_t listen_port_ = 0;  // current: the config's until UAPI or reload changes it
   std::unique_ptr<uapi::Server> uapi_;
   std::unique_ptr<MetricsServer> metrics_;

@@ -1,6 +1,7 @@
 // wirespeed-controlplane: the DPDK secondary (design-brief §1, §3-4).
 //
-//   wirespeed-controlplane --config FILE          run until SIGINT/SIGTERM
+//   wirespeed-controlplane --config FILE [--wait-dataplane SECONDS]
+//                                                 run until SIGINT/SIGTERM
 //   wirespeed-controlplane --config FILE --show   print the state and exit
 //
 // SIGUSR1 starts a handshake with every peer now (a forced rekey); SIGHUP
@@ -12,19 +13,29 @@
 // the ABI, and either adopts the sessions a running dataplane holds (after a
 // restart) or installs the configured peers. If the dataplane goes away it
 // says so and exits 1; a bad config exits 2 before EAL starts.
+//
+// Started before its dataplane (systemd may start both at once), it waits
+// for one to run with the config's file prefix: up to --wait-dataplane
+// seconds (default kDefaultWaitS; 0 = do not wait), saying so once in the
+// log, then exits 1 naming the file prefix. SIGINT/SIGTERM end the wait
+// (exit 0). --show never waits: it is the dataplane unit's readiness probe.
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "config/config.hpp"
 #include "controlplane/app/agent.hpp"
+#include "controlplane/app/attach.hpp"
 #include "controlplane/app/log.hpp"
 #include "controlplane/app/status.hpp"
 #include "controlplane/device/device.hpp"
@@ -45,9 +56,22 @@ void on_stop(int) { g_stop.store(true); }
 void on_rekey(int) { g_rekey.store(true); }
 void on_reload(int) { g_reload.store(true); }
 
+// Long enough for a dataplane that systemd starts at the same time to open
+// its ports (a second or two; the dataplane unit's own probe allows 60 s).
+constexpr unsigned kDefaultWaitS = 60;
+
 int usage(const char* argv0) {
-  std::fprintf(stderr, "usage: %s --config FILE [--show]\n", argv0);
+  std::fprintf(stderr, "usage: %s --config FILE [--wait-dataplane SECONDS] [--show]\n", argv0);
   return 2;
+}
+
+bool parse_seconds(const char* text, unsigned* out) {
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long v = std::strtoul(text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || v > 24UL * 3600) return false;
+  *out = static_cast<unsigned>(v);
+  return true;
 }
 
 }  // namespace
@@ -60,6 +84,7 @@ int main(int argc, char** argv) {
   }
   std::string config_path;
   bool show = false;
+  unsigned wait_s = kDefaultWaitS;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
       config_path = argv[++i];
@@ -67,6 +92,10 @@ int main(int argc, char** argv) {
       config_path = argv[i] + 9;
     } else if (std::strcmp(argv[i], "--show") == 0) {
       show = true;
+    } else if (std::strcmp(argv[i], "--wait-dataplane") == 0 && i + 1 < argc) {
+      if (!parse_seconds(argv[++i], &wait_s)) return usage(argv[0]);
+    } else if (std::strncmp(argv[i], "--wait-dataplane=", 17) == 0) {
+      if (!parse_seconds(argv[i] + 17, &wait_s)) return usage(argv[0]);
     } else {
       return usage(argv[0]);
     }
@@ -80,12 +109,41 @@ int main(int argc, char** argv) {
   }
   const config::Config& cfg = *loaded.config;
 
-  if (!dataplane::app::init_secondary_eal(cfg, argv[0])) {
-    std::fprintf(stderr,
-                 "wirespeed-controlplane: cannot attach to the dataplane (file prefix %s): %s; is "
-                 "wirespeed-dataplane running with this config?\n",
-                 cfg.file_prefix.c_str(), rte_strerror(rte_errno));
-    return 1;
+  // Installed before the wait, so that a stop request ends it.
+  std::signal(SIGINT, on_stop);
+  std::signal(SIGTERM, on_stop);
+  using controlplane::app::AttachOutcome;
+  switch (controlplane::app::attach_dataplane(cfg, argv[0], show ? 0 : wait_s, g_stop, show)) {
+    case AttachOutcome::kAttached:
+      break;
+    case AttachOutcome::kStopped:
+      return 0;
+    case AttachOutcome::kNoDataplane:
+      if (show || wait_s == 0) {
+        std::fprintf(stderr,
+                     "wirespeed-controlplane: no dataplane is running with file prefix %s (nothing "
+                     "holds %s/config); start wirespeed-dataplane with this config first\n",
+                     cfg.file_prefix.c_str(),
+                     controlplane::app::dpdk_runtime_dir(cfg.file_prefix).c_str());
+      } else {
+        std::fprintf(stderr,
+                     "wirespeed-controlplane: no dataplane is running with file prefix %s: none "
+                     "started within %u s (--wait-dataplane)\n",
+                     cfg.file_prefix.c_str(), wait_s);
+      }
+      return 1;
+    case AttachOutcome::kNotPublished:
+      std::fprintf(stderr,
+                   "wirespeed-controlplane: the dataplane with file prefix %s runs but did not "
+                   "publish its shared state within %u s (still opening its ports?)\n",
+                   cfg.file_prefix.c_str(), std::max(wait_s, controlplane::app::kPublishWaitS));
+      return 1;
+    case AttachOutcome::kEalFailed:
+      std::fprintf(stderr,
+                   "wirespeed-controlplane: cannot attach to the dataplane (file prefix %s): %s; "
+                   "is wirespeed-dataplane running with this config?\n",
+                   cfg.file_prefix.c_str(), rte_strerror(rte_errno));
+      return 1;
   }
   int rc = 0;
   {
@@ -101,9 +159,10 @@ int main(int argc, char** argv) {
       rte_eal_cleanup();
       return 0;
     }
+    // A killed control plane leaves its pid behind; a zombie is not attached.
     const uint32_t other = zone.header.controlplane_pid.load();
     if (other != 0 && other != static_cast<uint32_t>(getpid()) &&
-        kill(static_cast<pid_t>(other), 0) == 0) {
+        controlplane::app::process_running(other)) {
       std::fprintf(stderr, "wirespeed-controlplane: another control plane (pid %u) is attached\n",
                    other);
       rte_eal_cleanup();
@@ -120,8 +179,6 @@ int main(int argc, char** argv) {
     }
     zone.header.controlplane_pid.store(static_cast<uint32_t>(getpid()));
 
-    std::signal(SIGINT, on_stop);
-    std::signal(SIGTERM, on_stop);
     std::signal(SIGUSR1, on_rekey);
     std::signal(SIGHUP, on_reload);
     std::signal(SIGPIPE, SIG_IGN);
@@ -146,7 +203,8 @@ int main(int argc, char** argv) {
       }
       const char* why = nullptr;
       if (!(*agent)->poll(now, &why)) {
-        log(LogLevel::kError, "%s; exiting", why);
+        log(LogLevel::kError, "%s (dataplane pid %u, file prefix %s); exiting", why,
+            zone.header.dataplane_pid, (*agent)->config().file_prefix.c_str());
         rc = 1;
         break;
       }

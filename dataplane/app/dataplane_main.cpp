@@ -15,9 +15,11 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -28,6 +30,7 @@
 
 #include "config/config.hpp"
 #include "dataplane/app/gateway_config.hpp"
+#include "dataplane/app/packet_socket_kick.hpp"
 #include "dataplane/base/clock.hpp"
 #include "dataplane/base/hardening.hpp"
 #include "dataplane/control/applier.hpp"
@@ -90,6 +93,42 @@ unsigned mempool_size(const config::Config& cfg, unsigned workers) {
   unsigned pow2 = 1;
   while (pow2 < n + 1) pow2 <<= 1;
   return pow2 - 1;  // the mempool's optimal size is 2^k - 1
+}
+
+// A pid that has not exited (a zombie has).
+bool process_alive(uint32_t pid) {
+  if (pid == 0 || (kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)) return false;
+  char path[32];
+  std::snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+  std::FILE* f = std::fopen(path, "r");
+  if (f == nullptr) return false;
+  char stat[512] = {};
+  const size_t n = std::fread(stat, 1, sizeof(stat) - 1, f);
+  std::fclose(f);
+  const char* paren = std::strrchr(stat, ')');  // "PID (COMM) S ..."
+  return paren == nullptr || static_cast<size_t>(paren - stat) + 2 >= n || paren[2] != 'Z';
+}
+
+// On the way out, before any shared memory is freed: a heartbeat of 0 tells
+// an attached control plane that the dataplane is stopping (it exits with
+// that message), and we wait for it to be gone. Freeing the state zone
+// under a live secondary would unmap memory it is reading (it died of it,
+// silently) and make EAL wait 5 s for the secondary's answer to the
+// memory sync. A control plane that does not go within kDetachTimeoutMs
+// (stopped, hung) is not waited for longer.
+constexpr int kDetachTimeoutMs = 3000;
+
+void detach_controlplane(shm::StateZone& zone) {
+  zone.header.heartbeat_ns.store(0, std::memory_order_release);
+  const uint32_t pid = zone.header.controlplane_pid.load();
+  if (!process_alive(pid)) return;
+  for (int waited = 0; waited < kDetachTimeoutMs; waited += 10) {
+    if (!process_alive(pid)) return;
+    usleep(10 * 1000);
+  }
+  std::fprintf(stderr,
+               "wirespeed-dataplane: the control plane (pid %u) did not exit within %d ms\n", pid,
+               kDetachTimeoutMs);
 }
 
 }  // namespace
@@ -300,6 +339,8 @@ int main(int argc, char** argv) {
     for (unsigned w = 0; w < workers; ++w) {
       rte_eal_remote_launch(pipeline::worker_main, &specs[w], cfg.workers[w]);
     }
+    // net_af_packet's TX rings after a link flap (packet_socket_kick.hpp).
+    app::PacketSocketKick kick = app::PacketSocketKick::find_sockets();
     std::printf("wirespeed-dataplane: %u worker(s), listening on UDP %u, file prefix %s\n", workers,
                 cfg.listen_port, cfg.file_prefix.c_str());
     std::printf("wirespeed-dataplane: ready\n");
@@ -313,7 +354,9 @@ int main(int argc, char** argv) {
     shm::LcoreCounters& main_counters = contexts[0]->counters();
     uint64_t pass_start_tsc = rte_rdtsc();
     while (!g_stop.load()) {
-      const bool busy = applier.poll(monotonic_ns()) != 0;
+      const uint64_t now = monotonic_ns();
+      const bool busy = applier.poll(now) != 0;
+      kick.poll(now);
       if (!busy) usleep(200);
       const uint64_t pass_end_tsc = rte_rdtsc();
       main_counters.total_tsc.add(pass_end_tsc - pass_start_tsc);
@@ -324,6 +367,7 @@ int main(int argc, char** argv) {
 
     std::printf("wirespeed-dataplane: stopping\n");
     std::fflush(stdout);
+    detach_controlplane(zone);
     rte_eal_mp_wait_lcore();
     if (share != nullptr) {  // bursts handed over that no worker took before stopping
       for (rte_ring* ring : share->ring) {

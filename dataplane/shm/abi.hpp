@@ -313,7 +313,7 @@ struct alignas(64) StateHeader {
   uint64_t tsc_hz = 0;  // rte_get_tsc_hz() of the dataplane
   // EAL lcore id of each counter row (row 0 the main lcore, 1.. the workers).
   uint16_t lcore_ids[kCounterRows] = {};
-  std::atomic<uint64_t> heartbeat_ns{0};  // main lcore, every loop; CLOCK_MONOTONIC
+  std::atomic<uint64_t> heartbeat_ns{0};  // main lcore, every loop; CLOCK_MONOTONIC; 0: stopping
   uint64_t started_ns = 0;
   PortInfo ports[kPortCount];
 };

@@ -25,6 +25,16 @@
 #   start-controlplane TAG   start it in gw-TAG, wait for "ready"
 #   start-gateway TAG        both
 #   stop-controlplane TAG    SIGTERM (SIGKILL after 5 s)
+#   launch-controlplane TAG [ARG...]
+#                            start it in gw-TAG with extra ARGs, whether or
+#                            not the dataplane runs, and return at once (the
+#                            caller watches DIR/controlplane.log)
+#   stop-dataplane TAG [--kill]
+#                            SIGTERM (SIGKILL after 10 s), or SIGKILL at once;
+#                            returns when it has exited (its tap goes with it)
+#   link TAG gw|remote up|down
+#                            set the outer veth end in that namespace up or
+#                            down (wo-TAG in gw-TAG, wr-TAG in remote-TAG)
 #   show TAG                 wirespeed-controlplane --show in gw-TAG
 #   restart-remote TAG       stop wireguard-go and start/configure it again
 #   exec TAG gw|remote|lan CMD...   run CMD in that namespace
@@ -411,6 +421,56 @@ cmd_stop_controlplane() {
   stop_process controlplane 5
 }
 
+cmd_launch_controlplane() {
+  load "$1"
+  shift
+  need_binary "$CONTROLPLANE"
+  local pid
+  pid=$(pid_of controlplane 2>/dev/null) && alive "$pid" && die "controlplane already running (pid $pid)"
+  [[ -f $DIR/controlplane.log ]] && mv "$DIR/controlplane.log" "$DIR/controlplane.log.$(date +%s%N)"
+  launch controlplane "$NS_GW" "$CONTROLPLANE" --config "$CONFIG" "$@"
+  say "controlplane launched (pid $(pid_of controlplane))"
+}
+
+cmd_stop_dataplane() {
+  load "$1"
+  local pid i
+  pid=$(pid_of dataplane) || die "no dataplane was started (no $DIR/dataplane.pid)"
+  if ! alive "$pid"; then
+    say "dataplane (pid $pid) is not running"
+  elif [[ ${2:-} == --kill ]]; then
+    kill -KILL "$pid" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do
+      alive "$pid" || break
+      sleep 0.05
+    done
+  else
+    stop_process dataplane 10
+  fi
+  alive "$pid" && die "dataplane (pid $pid) did not exit"
+  # Its tap (in ns lan-TAG) disappears with the process; wait for that so
+  # that a new dataplane's tap can take the name there.
+  for ((i = 0; i < 100; i++)); do
+    in_ns "$NS_LAN" ip link show "$TAP_IF" >/dev/null 2>&1 || break
+    sleep 0.05
+  done
+  say "dataplane (pid $pid) stopped"
+}
+
+cmd_link() {
+  (($# == 3)) || die "usage: link TAG gw|remote up|down"
+  load "$1"
+  local ns ifname
+  case $2 in
+    gw) ns=$NS_GW ifname=$OUTER_IF ;;
+    remote) ns=$NS_REMOTE ifname=$REMOTE_IF ;;
+    *) die "link: namespace must be gw or remote, got '$2'" ;;
+  esac
+  [[ $3 == up || $3 == down ]] || die "link: state must be up or down, got '$3'"
+  in_ns "$ns" ip link set "$ifname" "$3"
+  say "$ifname in $ns is $3"
+}
+
 cmd_show() {
   load "$1"
   need_binary "$CONTROLPLANE"
@@ -508,7 +568,7 @@ cmd_clean() {
 }
 
 main() {
-  (($# >= 1)) || die "usage: $0 up|start-dataplane|start-controlplane|start-gateway|stop-controlplane|show|restart-remote|exec|down|binaries|list|clean|clean-orphans ..."
+  (($# >= 1)) || die "usage: $0 up|start-dataplane|start-controlplane|start-gateway|stop-controlplane|launch-controlplane|stop-dataplane|link|show|restart-remote|exec|down|binaries|list|clean|clean-orphans ..."
   local cmd=$1
   shift
   case $cmd in
@@ -517,6 +577,11 @@ main() {
     start-controlplane) (($# == 1)) || die "usage: start-controlplane TAG"; cmd_start_controlplane "$1" ;;
     start-gateway) (($# == 1)) || die "usage: start-gateway TAG"; cmd_start_dataplane "$1"; cmd_start_controlplane "$1" ;;
     stop-controlplane) (($# == 1)) || die "usage: stop-controlplane TAG"; cmd_stop_controlplane "$1" ;;
+    launch-controlplane) (($# >= 1)) || die "usage: launch-controlplane TAG [ARG...]"; cmd_launch_controlplane "$@" ;;
+    stop-dataplane)
+      if ! (($# == 1 || $# == 2)) || [[ ${2:---kill} != --kill ]]; then die "usage: stop-dataplane TAG [--kill]"; fi
+      cmd_stop_dataplane "$@" ;;
+    link) cmd_link "$@" ;;
     show) (($# == 1)) || die "usage: show TAG"; cmd_show "$1" ;;
     restart-remote) (($# == 1)) || die "usage: restart-remote TAG"; cmd_restart_remote "$1" ;;
     exec) cmd_exec "$@" ;;

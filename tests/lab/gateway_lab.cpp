@@ -409,7 +409,10 @@ bool GatewayLab::running(GatewayProcess which) {
   if (pid <= 0) return false;
   int status = 0;
   const pid_t r = waitpid(pid, &status, WNOHANG);
-  if (r == pid) return false;  // it exited; now reaped
+  if (r == pid) {  // it exited; now reaped
+    exit_status_[pid] = status;
+    return false;
+  }
   if (r == 0) return true;     // our (adopted) child, still running
   return alive_not_child(pid);
 }
@@ -426,6 +429,67 @@ bool GatewayLab::send_signal(GatewayProcess which, int signal, std::string* erro
     return false;
   }
   return true;
+}
+
+bool GatewayLab::launch_controlplane(const std::vector<std::string>& args, std::string* error) {
+  std::vector<std::string> argv = {"launch-controlplane", tag_};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::string out;
+  if (lab_sh(argv, &out) != 0) {
+    *error = "scripts/lib/lab.sh launch-controlplane failed:\n" + out;
+    return false;
+  }
+  return true;
+}
+
+bool GatewayLab::stop_dataplane(bool kill, std::string* error) {
+  std::vector<std::string> argv = {"stop-dataplane", tag_};
+  if (kill) argv.push_back("--kill");
+  std::string out;
+  const int rc = lab_sh(argv, &out);
+  running(GatewayProcess::kDataplane);  // reap it (we are its subreaper)
+  if (rc != 0) {
+    *error = "scripts/lib/lab.sh stop-dataplane failed:\n" + out;
+    return false;
+  }
+  return true;
+}
+
+bool GatewayLab::set_link(Where where, bool up, std::string* error) {
+  if (where != Where::kGateway && where != Where::kRemote) {
+    *error = "set_link: the outer link has a gateway end and a remote end only";
+    return false;
+  }
+  std::string out;
+  if (lab_sh({"link", tag_, where == Where::kGateway ? "gw" : "remote", up ? "up" : "down"},
+             &out) != 0) {
+    *error = "scripts/lib/lab.sh link failed:\n" + out;
+    return false;
+  }
+  return true;
+}
+
+pid_t GatewayLab::pid(GatewayProcess which) const {
+  return pid_of(which == GatewayProcess::kDataplane ? "dataplane" : "controlplane");
+}
+
+bool GatewayLab::wait_exited(GatewayProcess which, int timeout_ms) {
+  for (int waited = 0; running(which); waited += 5) {
+    if (waited >= timeout_ms) return false;
+    sleep_ms(5);
+  }
+  return true;
+}
+
+int GatewayLab::exit_status(GatewayProcess which) const {
+  const auto it = exit_status_.find(pid(which));
+  if (it == exit_status_.end()) return -3;
+  return WIFEXITED(it->second) ? WEXITSTATUS(it->second) : Background::kSignalled;
+}
+
+std::string GatewayLab::log(GatewayProcess which) const {
+  return read_text(dir_ + (which == GatewayProcess::kDataplane ? "/dataplane.log"
+                                                               : "/controlplane.log"));
 }
 
 std::string GatewayLab::namespace_of(Where where) const {

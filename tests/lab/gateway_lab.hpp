@@ -138,6 +138,26 @@ class GatewayLab {
   bool running(GatewayProcess which);
   bool send_signal(GatewayProcess which, int signal, std::string* error);
 
+  // --- faults (tests/lab/faults_lab_test.cpp) ---------------------------------
+  // lab.sh launch-controlplane: started with `args` added, whether or not the
+  // dataplane runs; returns at once (watch log() for what it says).
+  bool launch_controlplane(const std::vector<std::string>& args, std::string* error);
+  // lab.sh stop-dataplane [--kill]: returns once it has exited (and its tap
+  // is gone). The control plane is left alone.
+  bool stop_dataplane(bool kill, std::string* error);
+  // lab.sh link: the outer veth end in Where::kGateway or Where::kRemote.
+  bool set_link(Where where, bool up, std::string* error);
+  // The pid lab.sh recorded for a gateway process, or for "remote-wg"; -1 if none.
+  pid_t pid(GatewayProcess which) const;
+  pid_t remote_pid() const { return pid_of("remote-wg"); }
+  // Polls running() until the process has exited; false after timeout_ms.
+  bool wait_exited(GatewayProcess which, int timeout_ms);
+  // The exit status of a gateway process that running() saw exit:
+  // Background::kSignalled if a signal ended it, -3 if not known (yet).
+  int exit_status(GatewayProcess which) const;
+  // The process's current log (DIR/dataplane.log or DIR/controlplane.log).
+  std::string log(GatewayProcess which) const;
+
   int exec(Where where, const std::vector<std::string>& argv, std::string* out = nullptr);
   Background spawn(Where where, const std::vector<std::string>& argv, const std::string& log_name);
   // ping -c count within deadline_s seconds (exit 0 only if all `count`
@@ -163,6 +183,7 @@ class GatewayLab {
   std::map<std::string, std::string> env_;
   bool is_up_ = false;
   bool keep_dir_ = false;
+  std::map<pid_t, int> exit_status_;  // wait status of gateway processes running() reaped
 };
 
 // A file sent over TCP through the tunnel, by scripts/lib/lab_traffic.py,
