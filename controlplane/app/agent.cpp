@@ -9,6 +9,7 @@
 
 #include "controlplane/app/attach.hpp"
 #include "controlplane/app/log.hpp"
+#include "controlplane/app/status.hpp"
 #include "dataplane/app/gateway_config.hpp"
 #include "dataplane/net/frame.hpp"
 
@@ -32,7 +33,15 @@ constexpr uint64_t kLivenessInterval = 50 * kMs;
 constexpr uint64_t kHeartbeatTimeout = 3000 * kMs;
 constexpr unsigned kBacklogMax = 4096;
 constexpr unsigned kPollBurst = 32;
-constexpr unsigned kUnderLoadDepth = shm::kRingSize / 8;  // punt ring this deep: demand cookies
+// Punted messages handled per pass of the loop. A flood is drained at the
+// rate the control plane can answer it (a cookie reply costs a few µs, a
+// rejected initiation one X25519, ~50 µs), not one burst per loop; the
+// budget bounds how long UAPI and timers wait behind it (~13 ms worst case).
+constexpr unsigned kPuntBudget = 256;
+// Addresses with an ARP/ND request in flight, per port. Neighbour misses
+// come from peers' endpoints and the gateway, a bounded set; past this many
+// the stale ones are forgotten first, and new ones wait for room.
+constexpr size_t kResolvingMax = 1024;
 
 net::IpAddr endpoint_ip(const shm::Endpoint& e) {
   net::IpAddr a;
@@ -149,10 +158,19 @@ bool Agent::poll(uint64_t now_ns, const char** why) {
   }
 
   static thread_local shm::RingMessage batch[kPollBurst];
-  const bool under_load = rte_ring_count(state_.punt()) > kUnderLoadDepth;
-  unsigned n = rte_ring_dequeue_burst_elem(state_.punt(), batch, sizeof(shm::RingMessage),
-                                           kPollBurst, nullptr);
-  for (unsigned i = 0; i < n; ++i) handle_punt(batch[i], under_load, now_ns);
+  // Under load (design-brief §4, kernel receive.c): the punt ring, our
+  // handshake queue, is 1/8 full, or was within the last second.
+  const bool under_load = under_load_.update(rte_ring_count(state_.punt()), shm::kRingSize, now_ns);
+  if (under_load) ++counters_.punt_polls_under_load;
+  unsigned n = 0;
+  for (unsigned handled = 0; handled < kPuntBudget; handled += n) {
+    n = rte_ring_dequeue_burst_elem(state_.punt(), batch, sizeof(shm::RingMessage), kPollBurst,
+                                    nullptr);
+    for (unsigned i = 0; i < n; ++i) handle_punt(batch[i], under_load, now_ns);
+    counters_.punt_messages += n;
+    if (n < kPollBurst) break;
+    send_commands();  // keep the outbox to one burst's worth
+  }
   n = rte_ring_dequeue_burst_elem(state_.events(), batch, sizeof(shm::RingMessage), kPollBurst,
                                   nullptr);
   for (unsigned i = 0; i < n; ++i) handle_event(batch[i], now_ns);
@@ -174,6 +192,7 @@ bool Agent::poll(uint64_t now_ns, const char** why) {
     next_resolve_ns_ = now_ns + kRefreshInterval;
   }
   send_commands();
+  publish_controlplane_counters(device_->stats(), counters_, zone.controlplane_counters);
   return true;
 }
 
@@ -199,6 +218,7 @@ void Agent::handle_punt(const shm::RingMessage& msg, bool under_load, uint64_t n
     const size_t first = outbox_.size();
     device_->on_handshake_datagram(frame.subspan(v.payload_offset, v.payload_len), from,
                                    under_load, now_ns, outbox_);
+    answer_cookie_replies(first, v, now_ns);
     learn_from_handshake(outbox_, first, v.eth_src);
     return;
   }
@@ -210,6 +230,47 @@ void Agent::handle_punt(const shm::RingMessage& msg, bool under_load, uint64_t n
   }
   uint8_t reply[shm::kRingBodyMax];
   transmit_frame(port, reply, net::answer(frame, v, local, reply), now_ns);
+}
+
+// A cookie reply answers a message nobody has authenticated, from a source
+// address anyone can forge. Sent as kCmdTransmitUdp it would need the
+// source's MAC in the dataplane's neighbour table: learnt from the frame it
+// would fill that table (whose entries are never removed) with a flood's
+// forged addresses, and not learnt it would make the dataplane report a
+// neighbour miss and us send an ARP/ND request per forged address. So it
+// goes back as a whole frame to the link-layer source of the frame that
+// asked, from the address that frame was sent to, touching no table: what
+// any host answering on its link does. The reply's UDP ports mirror the
+// request's.
+void Agent::answer_cookie_replies(size_t first, const net::FrameView& asked, uint64_t now_ns) {
+  const unsigned outer = static_cast<unsigned>(shm::PortRole::kOuter);
+  for (size_t i = first; i < outbox_.size(); ++i) {
+    shm::RingMessage& m = outbox_[i];
+    if (m.kind != shm::MessageKind::kCmdTransmitUdp || m.peer != shm::kNoPeer ||
+        m.length < sizeof(shm::CmdTransmitUdp)) {
+      continue;
+    }
+    shm::CmdTransmitUdp t;
+    std::memcpy(&t, m.body, sizeof(t));
+    uint8_t frame[14 + 40 + 8 + sizeof(t.payload)];  // Ethernet + IPv6 + UDP at most
+    const size_t header = net::outer_header_len(asked.dst.family);
+    if (header == 0 || t.payload_len > sizeof(t.payload) || !asked.eth_src.is_unicast() ||
+        net::write_outer_headers(frame, ports_[outer].mac, asked.eth_src, asked.dst, asked.src,
+                                 asked.dst_port, asked.src_port, t.payload, t.payload_len, 0,
+                                 /*udp_checksum=*/true) != header) {
+      m.kind = shm::MessageKind::kCmdTransmitFrame;
+      m.length = 0;  // send_commands drops empty frames
+      continue;
+    }
+    std::memcpy(frame + header, t.payload, t.payload_len);
+    m = shm::RingMessage{};
+    m.kind = shm::MessageKind::kCmdTransmitFrame;
+    m.port = static_cast<uint8_t>(outer);
+    m.peer = shm::kNoPeer;
+    m.timestamp_ns = now_ns;
+    m.length = static_cast<uint16_t>(header + t.payload_len);
+    std::memcpy(m.body, frame, m.length);
+  }
 }
 
 void Agent::transmit_frame(unsigned port, const uint8_t* frame, size_t len, uint64_t now_ns) {
@@ -313,7 +374,16 @@ net::IpAddr Agent::next_hop(const shm::Endpoint& endpoint) const {
 
 void Agent::resolve(unsigned port, const net::IpAddr& ip, uint64_t now_ns) {
   if (ip.family != 4 && ip.family != 6) return;
-  auto [it, fresh] = resolving_[port].try_emplace(ip, 0);
+  auto& pending = resolving_[port];
+  if (pending.size() >= kResolvingMax && pending.find(ip) == pending.end()) {
+    std::erase_if(pending,
+                  [now_ns](const auto& kv) { return now_ns - kv.second >= kResolveInterval; });
+    if (pending.size() >= kResolvingMax) {
+      ++counters_.neighbour_requests_suppressed;
+      return;
+    }
+  }
+  auto [it, fresh] = pending.try_emplace(ip, 0);
   if (!fresh && now_ns - it->second < kResolveInterval) return;
   it->second = now_ns;
   const PortState& ps = ports_[port];
@@ -329,6 +399,7 @@ void Agent::resolve(unsigned port, const net::IpAddr& ip, uint64_t now_ns) {
   const size_t len = ip.family == 4 ? net::build_arp_request(frame, ps.mac, *source, ip)
                                     : net::build_neighbor_solicitation(frame, ps.mac, *source, ip);
   transmit_frame(port, frame, len, now_ns);
+  ++counters_.neighbour_requests;
 }
 
 void Agent::set_neighbour(unsigned port, const net::IpAddr& ip, const net::MacAddress& mac) {
@@ -343,18 +414,32 @@ void Agent::set_neighbour(unsigned port, const net::IpAddr& ip, const net::MacAd
   std::memcpy(m.body, &body, sizeof(body));
 }
 
+// Commands keep their order; the ones the ring has no room for wait in the
+// backlog. Frames (cookie replies, ARP/ND and echo answers, ARP requests)
+// are best effort: they never wait, so that a flood's cookie replies cannot
+// push the keypairs and endpoints of real handshakes out of a full backlog.
+// A frame dropped here is counted; its sender retries (a peer's handshake
+// timer, our own next neighbour miss).
 void Agent::send_commands() {
-  for (shm::RingMessage& m : outbox_) {
-    if (backlog_.size() >= kBacklogMax) break;  // the dataplane is not consuming: keep the oldest
-    backlog_.push_back(m);
-  }
-  device::wipe_outbox(outbox_);
-  outbox_.clear();
   while (!backlog_.empty()) {
     if (!shm::ring_put(state_.commands(), backlog_.front())) break;
     sodium_memzero(&backlog_.front(), sizeof(shm::RingMessage));  // keypair installs carry keys
     backlog_.pop_front();
   }
+  for (shm::RingMessage& m : outbox_) {
+    const bool frame = m.kind == shm::MessageKind::kCmdTransmitFrame;
+    if (frame && m.length == 0) continue;
+    if (backlog_.empty() && shm::ring_put(state_.commands(), m)) continue;
+    if (frame) {
+      ++counters_.frames_dropped;
+    } else if (backlog_.size() >= kBacklogMax) {
+      ++counters_.commands_dropped;  // the dataplane is not consuming: keep the oldest
+    } else {
+      backlog_.push_back(m);
+    }
+  }
+  device::wipe_outbox(outbox_);
+  outbox_.clear();
 }
 
 }  // namespace wirespeed::controlplane::app

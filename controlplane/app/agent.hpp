@@ -22,6 +22,7 @@
 
 #include "config/config.hpp"
 #include "controlplane/app/metrics.hpp"
+#include "controlplane/app/status.hpp"
 #include "controlplane/device/device.hpp"
 #include "controlplane/uapi/protocol.hpp"
 #include "controlplane/uapi/server.hpp"
@@ -76,6 +77,9 @@ class Agent final : public uapi::Backend {
   // under_load: the punt ring was deep, so initiations must carry a cookie
   // (design-brief §4).
   void handle_punt(const dataplane::shm::RingMessage& msg, bool under_load, uint64_t now_ns);
+  // Cookie replies the Device produced from outbox_[first] on, turned into
+  // whole frames back to the link-layer source of the frame that asked.
+  void answer_cookie_replies(size_t first, const dataplane::net::FrameView& asked, uint64_t now_ns);
   void handle_event(const dataplane::shm::RingMessage& msg, uint64_t now_ns);
   void poll_traffic(uint64_t now_ns);
   void resolve(unsigned port, const dataplane::net::IpAddr& ip, uint64_t now_ns);
@@ -110,6 +114,8 @@ class Agent final : public uapi::Backend {
   device::Outbox outbox_;
   std::deque<dataplane::shm::RingMessage> backlog_;  // commands the ring had no room for
   std::unordered_map<dataplane::net::IpAddr, uint64_t, dataplane::net::IpAddrHash> resolving_[2];
+  ratelimit::UnderLoad under_load_;  // punt ring depth, with the kernel's one-second hold
+  AgentCounters counters_;            // published to --show with the Device's stats
   uint64_t next_traffic_poll_ns_ = 0;
   uint64_t next_resolve_ns_ = 0;
   uint64_t next_liveness_ns_ = 0;  // poll(): is the dataplane still there?

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <string>
+#include <vector>
 
 namespace wirespeed::controlplane::app {
 
@@ -15,6 +16,51 @@ namespace shm = dataplane::shm;
 
 using shm::endpoint_text;
 using shm::key_base64;
+
+namespace {
+
+// The control plane's counters, in slot order: `fn(name, value)` for each.
+// Names are those of `--show`; the Device's drops get a "handshake_drop_"
+// prefix so that they do not read as the dataplane's `drop` records.
+template <typename Fn>
+void for_each_controlplane_counter(const device::DeviceStats& d, const AgentCounters& a, Fn fn) {
+  fn("handshake_initiations_received", d.initiations_received);
+  fn("handshake_responses_sent", d.responses_sent);
+  fn("handshake_initiations_sent", d.initiations_sent);
+  fn("handshake_responses_received", d.responses_received);
+  fn("handshakes_as_responder", d.handshakes_as_responder);
+  fn("handshakes_as_initiator", d.handshakes_as_initiator);
+  fn("cookie_replies_sent", d.cookie_replies_sent);
+  fn("cookie_replies_received", d.cookie_replies_received);
+  fn("punt_messages", a.punt_messages);
+  fn("punt_polls_under_load", a.punt_polls_under_load);
+  fn("punt_frames_dropped", a.frames_dropped);
+  fn("commands_dropped", a.commands_dropped);
+  fn("neighbour_requests", a.neighbour_requests);
+  fn("neighbour_requests_suppressed", a.neighbour_requests_suppressed);
+  static const std::vector<std::string> drop_names = [] {
+    std::vector<std::string> names;
+    for (unsigned i = 0; i < device::kDeviceDropCount; ++i) {
+      names.push_back(std::string("handshake_drop_") +
+                      device::device_drop_name(static_cast<device::DeviceDrop>(i)));
+    }
+    return names;
+  }();
+  for (unsigned i = 0; i < device::kDeviceDropCount; ++i) fn(drop_names[i].c_str(), d.drops[i]);
+}
+
+// The 14 named above and one per Device drop must fit the shared block.
+static_assert(14 + device::kDeviceDropCount <= shm::kControlplaneCounterSlots);
+
+}  // namespace
+
+void publish_controlplane_counters(const device::DeviceStats& device, const AgentCounters& agent,
+                                   shm::ControlplaneCounters& out) {
+  unsigned slot = 0;
+  for_each_controlplane_counter(device, agent, [&](const char*, uint64_t value) {
+    if (slot < shm::kControlplaneCounterSlots) out.value[slot++].set(value);
+  });
+}
 
 void print_status(std::FILE* out, const config::Config& cfg, const shm::StateZone& zone,
                   uint64_t now_ns) {
@@ -66,6 +112,21 @@ void print_status(std::FILE* out, const config::Config& cfg, const shm::StateZon
   std::fprintf(out, "counter staged %lu\ncounter keepalives_received %lu\n", staged, keepalives);
   std::fprintf(out, "counter outer_rx_packets %lu\ncounter outer_tx_packets %lu\n", port_rx[0], port_tx[0]);
   std::fprintf(out, "counter inner_rx_packets %lu\ncounter inner_tx_packets %lu\n", port_rx[1], port_tx[1]);
+  // Neighbour entries in use per port: the table never forgets one, so what
+  // fills it (e.g. answering forged sources) shows here.
+  for (unsigned p = 0; p < shm::kPortCount; ++p) {
+    unsigned used = 0;
+    for (const shm::NeighbourEntry& e : zone.neighbours[p]) {
+      used += e.used.load(std::memory_order_acquire) != 0 ? 1 : 0;
+    }
+    std::fprintf(out, "counter %s_neighbours %u\n", p == 0 ? "outer" : "inner", used);
+  }
+  unsigned slot = 0;
+  for_each_controlplane_counter({}, {}, [&](const char* name, uint64_t) {
+    if (slot < shm::kControlplaneCounterSlots) {
+      std::fprintf(out, "counter %s %lu\n", name, zone.controlplane_counters.value[slot++].get());
+    }
+  });
   for (unsigned d = 0; d < shm::kDropReasonCount; ++d) {
     std::fprintf(out, "drop %s %lu\n", shm::drop_reason_name(static_cast<shm::DropReason>(d)), drops[d]);
   }

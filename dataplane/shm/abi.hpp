@@ -37,7 +37,8 @@ inline constexpr uint64_t kAbiMagic = 0x31764D4853505357ULL;  // "WSPSHMv1", lit
 // 2: per-lcore busy/total TSC cycles, lcore ids and TSC rate in the header,
 //    kCmdListenPortSet.
 // 3: finer drop reasons (truncated ... unknown_ethertype): LcoreCounters grew.
-inline constexpr uint32_t kAbiVersion = 3;
+// 4: ControlplaneCounters at the end of the zone.
+inline constexpr uint32_t kAbiVersion = 4;
 
 // Names are prefixed by DPDK's --file-prefix already, so they are fixed.
 inline constexpr char kStateZoneName[] = "ws_state";
@@ -318,6 +319,16 @@ struct alignas(64) StateHeader {
   PortInfo ports[kPortCount];
 };
 
+// What the control plane counts (handshake messages, its drops, its flood
+// handling), published for `--show` by the control plane's main thread (the
+// one writer) as absolute values since that control plane started. Slot
+// meanings and names belong to the control plane (controlplane/app/status.cpp);
+// the dataplane only zeroes the block when it creates the zone.
+inline constexpr uint32_t kControlplaneCounterSlots = 64;
+struct alignas(64) ControlplaneCounters {
+  Counter value[kControlplaneCounterSlots];
+};
+
 struct StateZone {
   StateHeader header;
   PeerSlot peers[kMaxPeers];
@@ -325,6 +336,7 @@ struct StateZone {
   LcoreCounters lcore_counters[kCounterRows];
   PeerCounters peer_counters[kCounterRows][kMaxPeers];
   NeighbourEntry neighbours[kPortCount][kNeighbourSlots];
+  ControlplaneCounters controlplane_counters;
 };
 
 inline constexpr int32_t keypair_slot_number(uint32_t peer, uint32_t k) noexcept {
