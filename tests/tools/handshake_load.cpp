@@ -69,7 +69,9 @@ uint64_t clock_ns() {
 struct VirtualClock {
   Nanos now = 1'000 * kS;
 };
-uint64_t wall_of(void* ctx) { return 1'700'000'000ULL * kS + static_cast<VirtualClock*>(ctx)->now; }
+uint64_t wall_of(void* ctx) {
+  return 1'700'000'000ULL * kS + static_cast<VirtualClock*>(ctx)->now;
+}
 
 shm::Endpoint endpoint_v4(uint32_t host, uint16_t port) {
   shm::Endpoint e;
@@ -236,8 +238,8 @@ PhaseResult run_handshakes(Rig& rig, double seconds, bool under_load, Nanos step
   if (responder_done != r.completed) {
     std::fprintf(stderr, "responder completed %" PRIu64 " handshakes, initiators %" PRIu64 "\n",
                  responder_done, r.completed);
-    r.failures += responder_done > r.completed ? responder_done - r.completed
-                                                : r.completed - responder_done;
+    r.failures +=
+        responder_done > r.completed ? responder_done - r.completed : r.completed - responder_done;
   }
   return r;
 }
@@ -260,8 +262,8 @@ PhaseResult run_rejections(Rig& rig, double seconds, bool under_load, uint64_t* 
     for (size_t i = 0; i < kJunk; ++i) {
       const shm::Endpoint from = endpoint_v4(0x20000 + static_cast<uint32_t>(i), 1024);
       const uint64_t t0 = clock_ns();
-      rig.responder->on_handshake_datagram(wire::as_bytes(junk[i]), from, under_load,
-                                           rig.clock.now, rig.responder_out);
+      rig.responder->on_handshake_datagram(wire::as_bytes(junk[i]), from, under_load, rig.clock.now,
+                                           rig.responder_out);
       r.responder_ns += clock_ns() - t0;
       controlplane::device::wipe_outbox(rig.responder_out);
       ++sent;
@@ -277,7 +279,9 @@ PhaseResult run_rejections(Rig& rig, double seconds, bool under_load, uint64_t* 
   return r;
 }
 
-double per_second(uint64_t n, uint64_t ns) { return ns == 0 ? 0.0 : static_cast<double>(n) * 1e9 / static_cast<double>(ns); }
+double per_second(uint64_t n, uint64_t ns) {
+  return ns == 0 ? 0.0 : static_cast<double>(n) * 1e9 / static_cast<double>(ns);
+}
 
 int usage(const char* argv0) {
   std::fprintf(stderr, "usage: %s [--seconds N] [--initiators M (1..%u)] [--cpu C]\n", argv0,
@@ -348,12 +352,14 @@ int main(int argc, char** argv) {
   std::printf("handshakes_under_load_per_second: %.1f\n",
               per_second(loaded.completed, loaded.responder_ns));
   std::printf("cookie_replies_failures: %" PRIu64 "\n", cookies.failures);
-  std::printf("cookie_replies_per_second: %.1f\n", per_second(cookies.completed, cookies.responder_ns));
+  std::printf("cookie_replies_per_second: %.1f\n",
+              per_second(cookies.completed, cookies.responder_ns));
   std::printf("flood_rejects_failures: %" PRIu64 "\n", junk.failures);
   std::printf("flood_rejects_per_second: %.1f\n", per_second(junk.completed, junk.responder_ns));
   const uint64_t failures = normal.failures + loaded.failures + cookies.failures + junk.failures;
   if (failures != 0) {
-    std::printf("FAILED: %" PRIu64 " handshakes or rejections did not happen as expected\n", failures);
+    std::printf("FAILED: %" PRIu64 " handshakes or rejections did not happen as expected\n",
+                failures);
     return 1;
   }
   return 0;
