@@ -397,7 +397,10 @@ void Applier::release_held(uint8_t family, const uint8_t addr[16]) noexcept {
   const unsigned outer = static_cast<unsigned>(shm::PortRole::kOuter);
   const auto mac = tables::neighbour_lookup(zone_.neighbours[outer], family, addr);
   auto done = [&](Held& h) {
-    if (h.expires_ns <= ctx_.now_ns) return true;  // too late: the timers resend
+    if (h.expires_ns <= ctx_.now_ns) {  // too late: the timers resend; count the loss
+      ctx_.count_drop(shm::DropReason::kNoNeighbour);
+      return true;
+    }
     if (!mac || h.family != family || std::memcmp(h.addr, addr, 16) != 0) return false;
     tables::word_to_mac(*mac, h.frame);  // the Ethernet destination
     transmit_frame(static_cast<uint8_t>(outer), h.frame, h.len);

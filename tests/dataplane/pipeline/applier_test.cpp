@@ -388,6 +388,25 @@ TEST_F(ApplierTest, HeldHandshakeGoesOutWhenTheNeighbourArrives) {
   EXPECT_TRUE(take_outer().empty());
 }
 
+// A held message whose hop stays unknown past the hold time is not sent late
+// (the control plane's retry timer owns it by then) and its loss is counted.
+TEST_F(ApplierTest, HeldHandshakePastItsHoldTimeIsDroppedAndCounted) {
+  const IpAddr far = ip("192.0.2.78");
+  shm::CmdTransmitUdp body{};
+  body.destination = endpoint(far, 5555);
+  body.payload_len = wire::kInitiationSize;
+  command(MessageKind::kCmdTransmitUdp, shm::kNoPeer, body);
+  poll();
+  EXPECT_EQ(take_events().size(), 1u);  // the neighbour miss
+  EXPECT_EQ(total_drops(), 0u);
+  now_ += 3001ULL * 1000 * 1000;  // past the 3 s hold
+  neighbour(PortRole::kOuter, far, MacAddress{{0x02, 0x78, 0, 0, 0, 0x78}});
+  poll();
+  EXPECT_TRUE(take_outer().empty());
+  EXPECT_EQ(drops(DropReason::kNoNeighbour), 1u);
+  EXPECT_EQ(total_drops(), 1u);
+}
+
 TEST_F(ApplierTest, TransmitUdpToADestinationOrToThePeer) {
   standard_setup(6);
   const Net& n = net();
