@@ -159,7 +159,9 @@ std::string resolve_path(const std::string& base_dir, const std::string& path) {
 }
 
 std::string read_key_file(const std::string& path, std::span<uint8_t, 32> out) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  // O_NONBLOCK: a FIFO named as a key file must be refused below, not block
+  // open() until a writer appears (no effect on regular files).
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) return std::string("cannot open key file: ") + std::strerror(errno);
   // fstat on the open descriptor: the file checked is the file read.
   struct stat st {};
@@ -218,7 +220,7 @@ std::string read_key_file(const std::string& path, std::span<uint8_t, 32> out) {
 
 std::string read_small_file(const std::string& path, size_t max_bytes, std::string& out,
                             unsigned* mode) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) return std::string("cannot open: ") + std::strerror(errno);
   struct stat st {};
   std::string problem;

@@ -4,6 +4,8 @@
 // config_errors_test.cpp.
 #include "tests/config/config_fixture.hpp"
 
+#include <sys/stat.h>
+
 namespace wirespeed::config {
 namespace {
 
@@ -215,6 +217,13 @@ TEST(ConfigKeyFiles, ContentMustBeOneKey) {
   const LoadResult r = load(full_with_key_file("wsp0.key"), dir.path());
   ASSERT_FALSE(r.config);
   EXPECT_NE(r.error.message.find("not a regular file"), std::string::npos) << r.error.to_string();
+
+  // A FIFO is refused at once; opening it must not wait for a writer.
+  TempDir fifo_dir;
+  ASSERT_EQ(::mkfifo((fifo_dir.path() + "/wsp0.key").c_str(), 0600), 0);
+  const LoadResult f = load(full_with_key_file("wsp0.key"), fifo_dir.path());
+  ASSERT_FALSE(f.config);
+  EXPECT_NE(f.error.message.find("not a regular file"), std::string::npos) << f.error.to_string();
 }
 
 // ---- the shipped examples --------------------------------------------------
