@@ -1,7 +1,6 @@
 // Finding the dataplane (see attach.hpp).
 #include "controlplane/app/attach.hpp"
 
-#include <fcntl.h>
 #include <rte_eal.h>
 #include <rte_memzone.h>
 #include <rte_ring.h>
@@ -10,7 +9,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdlib>
 #include <fstream>
 #include <iterator>
 
@@ -37,32 +35,6 @@ bool state_published() {
 }
 
 }  // namespace
-
-std::string dpdk_runtime_dir(const std::string& file_prefix) {
-  // eal_create_runtime_dir() in DPDK's eal_filesystem: root uses /var/run.
-  std::string base = "/var/run";
-  if (getuid() != 0) {
-    const char* xdg = std::getenv("XDG_RUNTIME_DIR");
-    base = xdg != nullptr ? xdg : "/tmp";
-  }
-  return base + "/dpdk/" + file_prefix;
-}
-
-bool primary_running(const std::string& file_prefix) {
-  const std::string path = dpdk_runtime_dir(file_prefix) + "/config";
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  // What rte_eal_primary_proc_alive() does, without needing EAL: would a
-  // read lock on the file conflict with someone's write lock?
-  struct flock lock {};
-  lock.l_type = F_RDLCK;
-  lock.l_whence = SEEK_SET;
-  lock.l_start = 0;
-  lock.l_len = 0;  // the whole file
-  const bool locked = fcntl(fd, F_GETLK, &lock) == 0 && lock.l_type != F_UNLCK;
-  close(fd);
-  return locked;
-}
 
 bool process_running(uint32_t pid) {
   if (pid == 0) return false;

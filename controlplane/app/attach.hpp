@@ -15,16 +15,13 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "dataplane/app/gateway_config.hpp"
 
 namespace wirespeed::controlplane::app {
 
-// DPDK's runtime directory for `file_prefix`, as EAL computes it:
-// /var/run/dpdk/PREFIX for root, else $XDG_RUNTIME_DIR (or /tmp)/dpdk/PREFIX.
-std::string dpdk_runtime_dir(const std::string& file_prefix);
-
-// True while a DPDK primary with this file prefix runs (holds the lock).
 // Three syscalls; callers on a loop ask at most every few tens of ms.
-bool primary_running(const std::string& file_prefix);
+using dataplane::app::dpdk_runtime_dir;
+using dataplane::app::primary_running;
 
 // True when `pid` is a process that has not exited: kill(pid, 0) also
 // succeeds on a zombie, which is dead for our purposes.

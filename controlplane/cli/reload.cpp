@@ -71,7 +71,7 @@ std::string resolved(const std::string& path, pid_t relative_to) {
 // header (attaching as a DPDK secondary, as `wirespeed show` does). -1 with
 // *error when there is no dataplane or no control plane attached to it.
 pid_t header_pid(const config::Config& cfg, const char* argv0, std::string* error) {
-  if (!dataplane_published(cfg.file_prefix)) {
+  if (!dataplane::app::primary_running(cfg.file_prefix)) {
     *error = "no dataplane runs with file prefix " + cfg.file_prefix;
     return -1;
   }

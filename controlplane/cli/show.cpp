@@ -3,7 +3,6 @@
 
 #include <rte_eal.h>
 #include <rte_errno.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -77,20 +76,6 @@ void pause_for(double seconds) {
 
 }  // namespace
 
-std::string dpdk_runtime_dir(const std::string& file_prefix) {
-  std::string base = "/var/run";
-  if (geteuid() != 0) {
-    const char* xdg = std::getenv("XDG_RUNTIME_DIR");
-    base = xdg != nullptr ? xdg : "/tmp";
-  }
-  return base + "/dpdk/" + file_prefix;
-}
-
-bool dataplane_published(const std::string& file_prefix) {
-  struct stat st {};
-  return stat((dpdk_runtime_dir(file_prefix) + "/config").c_str(), &st) == 0;
-}
-
 int show_command(int argc, char** argv, const char* argv0) {
   std::string config_path = kDefaultConfig;
   bool json = false;
@@ -127,11 +112,11 @@ int show_command(int argc, char** argv, const char* argv0) {
   const config::Config& cfg = *loaded.config;
   const ShowContext ctx = context_of(cfg);
 
-  if (!dataplane_published(cfg.file_prefix)) {
+  if (!dataplane::app::primary_running(cfg.file_prefix)) {
     std::fprintf(stderr,
-                 "wirespeed show: no dataplane runs with file prefix %s (%s/config is missing); is "
+                 "wirespeed show: no dataplane runs with file prefix %s (nothing holds %s/config); is "
                  "wirespeed-dataplane running with this config?\n",
-                 cfg.file_prefix.c_str(), dpdk_runtime_dir(cfg.file_prefix).c_str());
+                 cfg.file_prefix.c_str(), dataplane::app::dpdk_runtime_dir(cfg.file_prefix).c_str());
     return 1;
   }
   if (!dataplane::app::init_secondary_eal(cfg, argv0)) {

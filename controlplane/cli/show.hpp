@@ -22,15 +22,4 @@ inline constexpr char kDefaultConfig[] = "/etc/wirespeed/wsp0.yaml";
 
 int show_command(int argc, char** argv, const char* argv0);
 
-// DPDK's runtime directory of `file_prefix` as EAL computes it
-// (/var/run/dpdk/PREFIX for root, else $XDG_RUNTIME_DIR/dpdk/PREFIX or
-// /tmp/dpdk/PREFIX).
-std::string dpdk_runtime_dir(const std::string& file_prefix);
-
-// True when a primary of `file_prefix` has published its configuration
-// there. Checked before rte_eal_init: a secondary EAL that finds no primary
-// fails, but only after creating the runtime directory, which would then be
-// left behind by every `wirespeed show` on a stopped gateway.
-bool dataplane_published(const std::string& file_prefix);
-
 }  // namespace wirespeed::controlplane::cli

@@ -1,8 +1,11 @@
 // Start-up translation of the config (see gateway_config.hpp).
 #include "dataplane/app/gateway_config.hpp"
 
+#include <fcntl.h>
 #include <rte_eal.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 
 namespace wirespeed::dataplane::app {
@@ -85,6 +88,32 @@ bool init_secondary_eal(const config::Config& cfg, const char* argv0) {
   std::vector<char*> eal_argv;
   for (std::string& a : eal) eal_argv.push_back(a.data());
   return rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data()) >= 0;
+}
+
+std::string dpdk_runtime_dir(const std::string& file_prefix) {
+  // eal_create_runtime_dir() in DPDK's eal_filesystem: root uses /var/run.
+  std::string base = "/var/run";
+  if (getuid() != 0) {
+    const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+    base = xdg != nullptr ? xdg : "/tmp";
+  }
+  return base + "/dpdk/" + file_prefix;
+}
+
+bool primary_running(const std::string& file_prefix) {
+  const std::string path = dpdk_runtime_dir(file_prefix) + "/config";
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  // What rte_eal_primary_proc_alive() does, without needing EAL: would a
+  // read lock on the file conflict with someone's write lock?
+  struct flock lock {};
+  lock.l_type = F_RDLCK;
+  lock.l_whence = SEEK_SET;
+  lock.l_start = 0;
+  lock.l_len = 0;  // the whole file
+  const bool locked = fcntl(fd, F_GETLK, &lock) == 0 && lock.l_type != F_UNLCK;
+  close(fd);
+  return locked;
 }
 
 }  // namespace wirespeed::dataplane::app

@@ -34,4 +34,17 @@ std::vector<std::string> secondary_eal_args(const config::Config& cfg, const cha
 // caller words the message.
 bool init_secondary_eal(const config::Config& cfg, const char* argv0);
 
+// DPDK's runtime directory for `file_prefix`, as EAL computes it:
+// /var/run/dpdk/PREFIX for root, else $XDG_RUNTIME_DIR (or /tmp)/dpdk/PREFIX.
+std::string dpdk_runtime_dir(const std::string& file_prefix);
+
+// True while a DPDK primary with this file prefix runs. A primary holds a
+// write lock (fcntl) on <runtime dir>/config from its rte_eal_init until it
+// exits; the kernel drops the lock the moment the process is gone, while the
+// file stays. So the lock, not the file, says whether a dataplane runs.
+// Needs no EAL: asked before rte_eal_init (a secondary EAL that finds no
+// primary fails, but only after creating the runtime directory, which every
+// `wirespeed show` on a stopped gateway would then leave behind).
+bool primary_running(const std::string& file_prefix);
+
 }  // namespace wirespeed::dataplane::app

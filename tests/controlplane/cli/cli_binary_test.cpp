@@ -8,6 +8,7 @@
 
 #include "controlplane/cli/import.hpp"
 #include "controlplane/cli/show.hpp"
+#include "dataplane/app/gateway_config.hpp"
 #include "tests/controlplane/cli/cli_test_util.hpp"
 
 namespace wirespeed::controlplane::cli {
@@ -108,10 +109,9 @@ TEST(CliBinaryTest, ShowAndReloadWithoutAGateway) {
 
   c = shell(kBin + " show --config " + good);
   EXPECT_EQ(c.status, 1);
-  EXPECT_EQ(c.err, "wirespeed show: no dataplane runs with file prefix " + prefix + " (" +
-                       dpdk_runtime_dir(prefix) +
-                       "/config is missing); is wirespeed-dataplane running "
-                       "with this config?\n");
+  EXPECT_EQ(c.err, "wirespeed show: no dataplane runs with file prefix " + prefix +
+                       " (nothing holds " + dataplane::app::dpdk_runtime_dir(prefix) +
+                       "/config); is wirespeed-dataplane running with this config?\n");
   c = shell(kBin + " reload --config " + good);
   EXPECT_EQ(c.status, 1);
   EXPECT_NE(c.err.find("wirespeed reload: no control plane found for " + prefix +
@@ -123,7 +123,7 @@ TEST(CliBinaryTest, ShowAndReloadWithoutAGateway) {
       << c.err;
   // Neither left a DPDK runtime directory behind.
   struct stat st {};
-  EXPECT_NE(stat(dpdk_runtime_dir(prefix).c_str(), &st), 0);
+  EXPECT_NE(stat(dataplane::app::dpdk_runtime_dir(prefix).c_str(), &st), 0);
   c = shell(kBin + " show --watch 0 --config " + good);
   EXPECT_EQ(c.status, 1);
   EXPECT_NE(c.err.find("--watch: expected seconds from 0.1 to 3600, got \"0\""), std::string::npos);
