@@ -48,10 +48,16 @@ inline uint64_t next_random() {
   return z ^ (z >> 31);
 }
 
-inline void reset_random(uint64_t seed) { random_state() = seed; }
+inline void reset_random(uint64_t seed) {
+  random_state() = seed;
+}
 
-inline const char* random_name() { return "wirespeed-fuzz"; }
-inline uint32_t random_u32() { return static_cast<uint32_t>(next_random()); }
+inline const char* random_name() {
+  return "wirespeed-fuzz";
+}
+inline uint32_t random_u32() {
+  return static_cast<uint32_t>(next_random());
+}
 inline void random_stir() {}
 inline void random_buf(void* buf, size_t size) {
   auto* p = static_cast<uint8_t*>(buf);
@@ -60,14 +66,14 @@ inline void random_buf(void* buf, size_t size) {
 
 // Before the first sodium_init() of the process (Device::create calls it).
 inline void use_deterministic_random() {
-  static randombytes_implementation impl = {&random_name, &random_u32, &random_stir, nullptr,
-                                            &random_buf, nullptr};
+  static randombytes_implementation impl = {&random_name, &random_u32, &random_stir,
+                                            nullptr,      &random_buf, nullptr};
   randombytes_set_implementation(&impl);
   reset_random(1);
 }
 
 // Seeds reset before the steps that matter (see the file comment).
-inline constexpr uint64_t kSeedInitiation = 0x1001;  // G's initiation: ephemeral, index
+inline constexpr uint64_t kSeedInitiation = 0x1001;    // G's initiation: ephemeral, index
 inline constexpr uint64_t kSeedCookieSecret = 0x2002;  // G's cookie secret, reply nonce
 
 // --- The world ------------------------------------------------------------------
@@ -84,8 +90,8 @@ inline constexpr char kPresharedKey[] = "8BaB/0iH2rGN289ahSgmfC5AIjdS1MDziVy0hlM
 inline std::array<uint8_t, 32> decode32(const char* base64) {
   std::array<uint8_t, 32> out{};
   size_t len = 0;
-  if (sodium_base642bin(out.data(), out.size(), base64, std::strlen(base64), nullptr, &len,
-                        nullptr, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+  if (sodium_base642bin(out.data(), out.size(), base64, std::strlen(base64), nullptr, &len, nullptr,
+                        sodium_base64_VARIANT_ORIGINAL) != 0 ||
       len != out.size()) {
     __builtin_trap();  // a typo in the constants above
   }
@@ -106,7 +112,9 @@ inline shm::Endpoint endpoint_v4(uint8_t last, uint16_t port) {
 inline const shm::Endpoint kGatewayEndpoint = endpoint_v4(1, 51820);
 inline const shm::Endpoint kPeerEndpoint = endpoint_v4(2, 51820);
 
-inline uint64_t fixed_wall(void*) { return kWallNs; }
+inline uint64_t fixed_wall(void*) {
+  return kWallNs;
+}
 
 inline std::unique_ptr<device::Device> make_device(const char* own_private,
                                                    const char* peer_private,

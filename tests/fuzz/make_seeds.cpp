@@ -4,7 +4,7 @@
 // outer frames carrying them or asking the responder something.
 //
 //   fuzz_make_seeds write tests/fuzz/corpus   (re)writes the generated files
-//   fuzz_make_seeds check tests/fuzz/corpus   every committed "valid-*"
+//   fuzz_make_seeds check tests/fuzz/corpus   every committed "valid*"
 //       handshake seed must still be taken by a fresh gateway for what it is
 //       (consumed, or answered with a cookie under load, never dropped):
 //       fails when a change to the Device makes the seeds stale, which would
@@ -20,9 +20,9 @@
 #include "dataplane/crypto/chacha_poly.hpp"
 #include "dataplane/net/frame.hpp"
 #include "dataplane/net/responder.hpp"
+#include "dataplane/replay/replay_window.hpp"
 #include "tests/fuzz/data_world.hpp"
 #include "tests/fuzz/frame_world.hpp"
-#include "dataplane/replay/replay_window.hpp"
 #include "tests/fuzz/handshake_world.hpp"
 
 namespace {
@@ -61,7 +61,8 @@ struct Writer {
   void put(const std::string& target, const std::string& name, const Bytes& bytes) {
     fs::create_directories(root / target);
     std::ofstream f(root / target / name, std::ios::binary | std::ios::trunc);
-    f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    f.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
     if (!f) {
       std::fprintf(stderr, "fuzz_make_seeds: cannot write %s\n", (root / target / name).c_str());
       std::exit(1);
@@ -110,7 +111,8 @@ void write_handshake_seeds(Writer& w) {
     const auto again = transmitted(out);
     device::wipe_outbox(out);
     if (again.size() != 1) __builtin_trap();
-    w.put("initiation", "valid-ours-with-mac2-under-load", with_flags(flags_byte(true, 0), again[0]));
+    w.put("initiation", "valid-ours-with-mac2-under-load",
+          with_flags(flags_byte(true, 0), again[0]));
   }
   // response/ and cookie_reply/: P's answers to G's initiation.
   {
@@ -135,7 +137,7 @@ void write_handshake_seeds(Writer& w) {
   }
 }
 
-// Every committed "valid-*" handshake seed is taken for what it is.
+// Every committed "valid*" handshake seed is taken for what it is.
 int check_handshake_seeds(const fs::path& root) {
   unsigned checked = 0, stale = 0;
   for (const char* target : {"initiation", "response", "cookie_reply"}) {
@@ -144,7 +146,7 @@ int check_handshake_seeds(const fs::path& root) {
       return 1;
     }
     for (const auto& entry : fs::directory_iterator(root / target)) {
-      if (entry.path().filename().string().rfind("valid-", 0) != 0) continue;
+      if (entry.path().filename().string().rfind("valid", 0) != 0) continue;
       std::ifstream f(entry.path(), std::ios::binary);
       const Bytes input{std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
       auto gateway = std::strcmp(target, "initiation") == 0 ? gateway_for_initiations()
@@ -155,21 +157,21 @@ int check_handshake_seeds(const fs::path& root) {
       // with one; otherwise the message is consumed.
       const std::string name = entry.path().filename().string();
       const auto& st = gateway->stats();
-      const bool cookie_asked = name.find("under-load") != std::string::npos &&
-                                name.find("mac2") == std::string::npos;
-      const uint64_t taken = cookie_asked                            ? st.cookie_replies_sent
+      const bool cookie_asked =
+          name.find("under-load") != std::string::npos && name.find("mac2") == std::string::npos;
+      const uint64_t taken = cookie_asked                             ? st.cookie_replies_sent
                              : std::strcmp(target, "initiation") == 0 ? st.initiations_received
                              : std::strcmp(target, "response") == 0   ? st.responses_received
                                                                       : st.cookie_replies_received;
       if (taken != 1) {
         ++stale;
-        std::fprintf(stderr, "fuzz_make_seeds: %s is dropped (stale seed?)\n",
+        std::fprintf(stderr, "fuzz_make_seeds: %s is not taken as it should be (stale seed?)\n",
                      entry.path().c_str());
       }
     }
   }
   if (checked == 0) {
-    std::fprintf(stderr, "fuzz_make_seeds: no valid-* seeds under %s\n", root.c_str());
+    std::fprintf(stderr, "fuzz_make_seeds: no valid* seeds under %s\n", root.c_str());
     return 1;
   }
   std::printf("fuzz seeds: %u valid handshake seeds checked, %u stale\n", checked, stale);
@@ -264,8 +266,7 @@ Bytes udp_frame(uint8_t family, const Bytes& payload, uint16_t dst_port = kListe
   const net::IpAddr src = family == 4 ? kTheirV4 : their_v6();
   const net::IpAddr dst = family == 4 ? kOurV4 : our_v6();
   if (net::write_outer_headers(f.data(), kTheirMac, kOurMac, src, dst, 51820, dst_port,
-                               f.data() + hl, static_cast<uint16_t>(payload.size()), 1,
-                               true) != hl)
+                               f.data() + hl, static_cast<uint16_t>(payload.size()), 1, true) != hl)
     __builtin_trap();
   return f;
 }
@@ -319,12 +320,14 @@ void write_frame_seeds(Writer& w) {
   const Bytes data = sealed(0, inner_packet(4));
   w.put("frame", "v4-data", with_flags(0, udp_frame(4, data)));
   w.put("frame", "v6-data", with_flags(0, udp_frame(6, data)));
-  w.put("frame", "v4-wireguard-go-initiation", with_flags(0, udp_frame(4, from_hex(kRecordedInitiation))));
+  w.put("frame", "v4-wireguard-go-initiation",
+        with_flags(0, udp_frame(4, from_hex(kRecordedInitiation))));
   w.put("frame", "v4-other-port", with_flags(0, udp_frame(4, data, 53)));
 
   Bytes out(128);
   size_t n = net::build_arp_request(out, kTheirMac, kTheirV4, kOurV4);
-  w.put("frame", "arp-request", with_flags(0, Bytes(out.begin(), out.begin() + static_cast<long>(n))));
+  w.put("frame", "arp-request",
+        with_flags(0, Bytes(out.begin(), out.begin() + static_cast<long>(n))));
   n = net::build_neighbor_solicitation(out, kTheirMac, their_v6(), our_v6());
   const Bytes ns(out.begin(), out.begin() + static_cast<long>(n));
   w.put("frame", "v6-neighbor-solicitation", with_flags(0, ns));
