@@ -9,6 +9,7 @@ set -euo pipefail
 PACKAGES=(
     dpdk-dev libdpdk-dev libipsec-mb-dev libsodium-dev libb2-dev libyaml-cpp-dev
     googletest libgtest-dev meson ninja-build pkg-config g++ python3
+    clang libclang-rt-14-dev
     wireguard-go wireguard-tools iperf3 iproute2 iputils-ping tcpdump ethtool curl
 )
 HUGEPAGES=${WIRESPEED_HUGEPAGES:-1024}

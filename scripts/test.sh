@@ -4,10 +4,11 @@
 #   scripts/test.sh        as root on Debian 12
 #
 # Suites: 'unit' (release build, warnings fatal), 'unit' again under
-# AddressSanitizer + UndefinedBehaviorSanitizer, and 'lab' (real wireguard-go
-# in network namespaces). The last line is "tests: N passed, N failed",
-# counted from the test cases that ran; the exit status is non-zero on any
-# failure.
+# AddressSanitizer + UndefinedBehaviorSanitizer, the libFuzzer targets for
+# 10 s each (scripts/fuzz.sh; one test per target), and 'lab' (real
+# wireguard-go in network namespaces). The last line is "tests: N passed,
+# N failed", counted from the test cases that ran; the exit status is
+# non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -65,6 +66,38 @@ echo "test: unit suites"
 run_suites build unit unit
 echo "test: unit suites under ASan+UBSan"
 run_suites build-sanitize unit-sanitize unit
+# The libFuzzer targets (tests/fuzz/, scripts/fuzz.sh): each runs a few
+# seconds and counts as one test; so does the check that the handshake seeds
+# still get past mac1. No clang, no libFuzzer or a failed build: one failure.
+run_fuzz() {  # run_fuzz SECONDS
+  local out line name rest
+  out=$(bash scripts/fuzz.sh "$1" 2>&1)
+  local counted=0
+  while IFS= read -r line; do
+    if [[ $line =~ ^fuzz:\ ([a-z_]+)\ +(ok|FAILED)\ +(.*)$ ]]; then
+      name=${BASH_REMATCH[1]}
+      rest=${BASH_REMATCH[3]}
+      counted=$((counted + 1))
+      if [[ ${BASH_REMATCH[2]} == ok ]]; then
+        echo "  ok   [fuzz] $name: $rest"
+        passed=$((passed + 1))
+      else
+        echo "  FAIL [fuzz] $name: $rest"
+        failed=$((failed + 1))
+      fi
+    elif [[ $line =~ ^fuzz:\ \ \ (.*)$ ]]; then
+      echo "       ${BASH_REMATCH[1]}"
+    fi
+  done <<<"$out"
+  if [ "$counted" -eq 0 ]; then
+    echo "  FAIL [fuzz] no target ran:"
+    echo "$out" | tail -n 20 | sed 's/^/       /'
+    failed=$((failed + 1))
+  fi
+}
+
+echo "test: fuzz targets (libFuzzer, ASan+UBSan, 10 s each)"
+run_fuzz 10
 echo "test: lab suites (wireguard-go in network namespaces)"
 run_suites build lab lab
 

@@ -174,9 +174,11 @@ IpAddress IpAddress::v6(std::span<const uint8_t, 16> b) noexcept {
 
 Result<IpAddress> parse_address(std::string_view text) {
   // inet_pton wants a NUL-terminated string; the longest valid text is
-  // INET6_ADDRSTRLEN - 1 characters.
+  // INET6_ADDRSTRLEN - 1 characters. A NUL inside `text` would end the
+  // string early and let whatever follows it through (found by fuzzing:
+  // `wirespeed import` then copied the bytes into its YAML).
   char buf[INET6_ADDRSTRLEN];
-  if (text.empty() || text.size() >= sizeof(buf)) {
+  if (text.empty() || text.size() >= sizeof(buf) || text.find('\0') != std::string_view::npos) {
     return make_error(Errc::kInvalidArgument, "parse_address: bad length");
   }
   std::memcpy(buf, text.data(), text.size());

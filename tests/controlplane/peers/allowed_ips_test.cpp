@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <random>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -254,6 +255,14 @@ TEST(AllowedIps, ParseAndFormat) {
   }
   EXPECT_EQ(format_address(addr("2001:db8::1")), "2001:db8::1");
   EXPECT_EQ(format_address(addr("192.0.2.1")), "192.0.2.1");
+
+  // Fuzzing found (fuzz_wg_quick): a NUL ended the text inet_pton saw, so
+  // what followed it passed as part of a valid address.
+  using namespace std::string_view_literals;
+  for (const std::string_view b : {"10.8.0.1\0junk"sv, "fd00::\0\0\0001/64"sv, "1.2.3.4\0"sv}) {
+    EXPECT_FALSE(parse_prefix(b).ok()) << b.size();
+    EXPECT_FALSE(parse_address(b.substr(0, b.find('/'))).ok()) << b.size();
+  }
 }
 
 // ---- differential test against a naive model -----------------------------
