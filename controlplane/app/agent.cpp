@@ -30,7 +30,12 @@ constexpr uint64_t kRefreshInterval = 30 * 1000 * kMs;  // re-ask for the outer 
 // burst of commands on a loaded machine, so it stays at seconds.
 constexpr uint64_t kLivenessInterval = 50 * kMs;
 constexpr uint64_t kHeartbeatTimeout = 3000 * kMs;
-constexpr unsigned kBacklogMax = 4096;
+// Commands waiting for room in the command ring. Start-up queues a whole
+// configuration at once (a peer set, maybe an endpoint, and the allowed IPs
+// of every peer): 4096 silently dropped the tail of a 10,000-peer one. This
+// holds a peer set, an endpoint and two prefixes for every slot; the memory
+// (2 KiB a message) is only taken while the dataplane catches up.
+constexpr unsigned kBacklogMax = 4 * shm::kMaxPeers + 4096;
 constexpr unsigned kPollBurst = 32;
 constexpr unsigned kUnderLoadDepth = shm::kRingSize / 8;  // punt ring this deep: demand cookies
 
