@@ -37,6 +37,7 @@ constexpr uint64_t kHeartbeatTimeout = 3000 * kMs;
 // (2 KiB a message) is only taken while the dataplane catches up.
 constexpr unsigned kBacklogMax = 4 * shm::kMaxPeers + 4096;
 constexpr unsigned kPollBurst = 32;
+constexpr size_t kOutboxKeep = 256;  // messages the outbox keeps room for between bursts
 constexpr unsigned kUnderLoadDepth = shm::kRingSize / 8;  // punt ring this deep: demand cookies
 
 net::IpAddr endpoint_ip(const shm::Endpoint& e) {
@@ -74,7 +75,7 @@ Agent::Agent(config::Config cfg, shm::SharedState& state)
     }
     if (port_cfg[p]->gateway) ps.gateway = dataplane::app::to_net(*port_cfg[p]->gateway);
   }
-  outbox_.reserve(256);
+  outbox_.reserve(kOutboxKeep);
 }
 
 unsigned Agent::start(uint64_t now_ns) {
@@ -359,6 +360,13 @@ void Agent::send_commands() {
     if (!shm::ring_put(state_.commands(), backlog_.front())) break;
     sodium_memzero(&backlog_.front(), sizeof(shm::RingMessage));  // keypair installs carry keys
     backlog_.pop_front();
+  }
+  // A whole configuration (start-up, reload) is a burst of thousands of
+  // 2 KiB messages: once it is through, give the outbox's memory back
+  // instead of keeping tens of MiB for the usual handful.
+  if (backlog_.empty() && outbox_.capacity() > kOutboxKeep) {
+    device::Outbox().swap(outbox_);
+    outbox_.reserve(kOutboxKeep);
   }
 }
 
