@@ -167,6 +167,15 @@ R[rss_cp]="$(mib "$(rss_kib "$CP_PID")") MiB (peak $(mib "$(hwm_kib "$CP_PID")")
 say "hugepages held by the gateway: ${R[hp_gateway]}; HugePages_Free ${R[hp_free]}; state memzone ${R[zone]}"
 say "RSS: dataplane ${R[rss_dp]}, control plane ${R[rss_cp]}"
 
+# The control plane's CPU with every peer configured and no traffic: its
+# timers and the 100 ms traffic poll walk all peers.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+c0=$(cpu_ticks "$CP_PID")
+sleep 5
+c1=$(cpu_ticks "$CP_PID")
+R[cp_idle_cpu]=$(awk -v d=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f%% of one core", d * 100 / (5 * hz)}')
+say "control plane CPU, idle with $PEERS peers (5 s): ${R[cp_idle_cpu]}"
+
 t=$(now_ns)
 "$LAB" show "$TAG" >"$WORK/show.txt" 2>&1
 R[show_ms]=$(ms_since "$t")
@@ -265,6 +274,7 @@ row "state memzone (ws_state)" "${R[zone]}"
 row "RSS dataplane (after start-up)" "${R[rss_dp]}"
 row "RSS control plane (after start-up)" "${R[rss_cp]}"
 row "RSS after show/wg show/pings" "dataplane ${R[rss_dp_after]}, control plane ${R[rss_cp_after]}"
+row "control plane CPU when idle" "${R[cp_idle_cpu]}"
 row "wirespeed-controlplane --show" "${R[show_ms]} ms (${R[show_peers]} peers)"
 row "wg show dump (UAPI get)" "${R[wg_show_ms]} ms (${R[wg_show_peers]} peers)"
 row "ping through the tunnel" "${R[ping]}"
