@@ -181,7 +181,7 @@ else
   verdict memory DRIFT "$mem_text"
 fi
 
-must_be_zero=(malformed unknown_receiver_index keypair_expired replay bad_mac bad_inner_packet
+must_be_zero=(malformed truncated bad_ip_header bad_ip_length bad_udp_length fragment unknown_receiver_index keypair_expired replay bad_mac bad_inner_packet
   source_not_allowed no_route no_endpoint no_keypair stage_full no_neighbour too_big ring_full
   mbuf_exhausted tx_full)
 moved=() all=()
