@@ -31,7 +31,12 @@ constexpr uint64_t kRefreshInterval = 30 * 1000 * kMs;  // re-ask for the outer 
 // burst of commands on a loaded machine, so it stays at seconds.
 constexpr uint64_t kLivenessInterval = 50 * kMs;
 constexpr uint64_t kHeartbeatTimeout = 3000 * kMs;
-constexpr unsigned kBacklogMax = 4096;
+// Commands waiting for room in the command ring. Start-up queues a whole
+// configuration at once (a peer set, maybe an endpoint, and the allowed IPs
+// of every peer): 4096 silently dropped the tail of a 10,000-peer one. This
+// holds a peer set, an endpoint and two prefixes for every slot; the memory
+// (2 KiB a message) is only taken while the dataplane catches up.
+constexpr unsigned kBacklogMax = 4 * shm::kMaxPeers + 4096;
 constexpr unsigned kPollBurst = 32;
 // Punted messages handled per pass of the loop. A flood is drained at the
 // rate the control plane can answer it (a cookie reply costs a few µs, a
@@ -42,6 +47,7 @@ constexpr unsigned kPuntBudget = 256;
 // come from peers' endpoints and the gateway, a bounded set; past this many
 // the stale ones are forgotten first, and new ones wait for room.
 constexpr size_t kResolvingMax = 1024;
+constexpr size_t kOutboxKeep = 256;  // messages the outbox keeps room for between bursts
 
 net::IpAddr endpoint_ip(const shm::Endpoint& e) {
   net::IpAddr a;
@@ -78,7 +84,7 @@ Agent::Agent(config::Config cfg, shm::SharedState& state)
     }
     if (port_cfg[p]->gateway) ps.gateway = dataplane::app::to_net(*port_cfg[p]->gateway);
   }
-  outbox_.reserve(256);
+  outbox_.reserve(kOutboxKeep);
 }
 
 unsigned Agent::start(uint64_t now_ns) {
@@ -440,6 +446,13 @@ void Agent::send_commands() {
   }
   device::wipe_outbox(outbox_);
   outbox_.clear();
+  // A whole configuration (start-up, reload) is a burst of thousands of
+  // 2 KiB messages: once it is through, give the outbox's memory back
+  // instead of keeping tens of MiB for the usual handful.
+  if (backlog_.empty() && outbox_.capacity() > kOutboxKeep) {
+    device::Outbox().swap(outbox_);
+    outbox_.reserve(kOutboxKeep);
+  }
 }
 
 }  // namespace wirespeed::controlplane::app

@@ -88,7 +88,9 @@ unsigned mempool_size(const config::Config& cfg, unsigned workers) {
     n += p->queues * port::kRxDescriptors + tx_queues * port::kTxDescriptors;
   }
   n += (workers + 1) * (256 + 2 * pipeline::kBurst * 2);  // caches and TX buffers
-  n += static_cast<unsigned>(cfg.peers.size() + 1) * shm::kStageMax;
+  // Staged packets: a full queue per peer, up to the gateway-wide budget.
+  n += static_cast<unsigned>(
+      std::min<size_t>((cfg.peers.size() + 1) * shm::kStageMax, shm::kStagedTotalMax));
   n += 4096;  // packets in flight between RX and TX
   unsigned pow2 = 1;
   while (pow2 < n + 1) pow2 <<= 1;

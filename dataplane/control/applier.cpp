@@ -23,6 +23,14 @@ constexpr uint64_t kHoldTime = 3ULL * 1000 * 1000 * 1000;  // under REKEY_TIMEOU
 // just after the install's flush; the sweep sends them within this time.
 constexpr uint64_t kStageSweepInterval = 10ULL * 1000 * 1000;
 
+std::array<uint8_t, 18> route_key(const tables::RouteChange& c) noexcept {
+  std::array<uint8_t, 18> key{};
+  key[0] = c.family;
+  key[1] = c.cidr;
+  std::memcpy(key.data() + 2, c.addr, 16);
+  return key;
+}
+
 // Key material leaving a slot: a wipe the compiler may not drop.
 void wipe(void* p, size_t n) noexcept { secure_wipe(p, n); }
 
@@ -208,6 +216,7 @@ void Applier::peer_remove(uint32_t peer) noexcept {
   for (tables::RouteChange c : peer_routes_[peer]) {
     c.add = false;
     pending_routes_.push_back(c);
+    route_owner_.erase(route_key(c));
   }
   peer_routes_[peer].clear();
   flush_routes();
@@ -229,13 +238,18 @@ void Applier::allowed_ip(uint32_t peer, const shm::CmdAllowedIp& body, bool add)
     return o.family == c.family && o.cidr == c.cidr && std::memcmp(o.addr, c.addr, 16) == 0;
   };
   owned.erase(std::remove_if(owned.begin(), owned.end(), same), owned.end());
+  const auto key = route_key(c);
+  const auto owner = route_owner_.find(key);
   if (add) {
     // A prefix belongs to one peer: taking it moves it (as `wg set` does).
-    for (auto& other : peer_routes_) {
-      if (&other != &owned)
-        other.erase(std::remove_if(other.begin(), other.end(), same), other.end());
+    if (owner != route_owner_.end() && owner->second != peer) {
+      auto& other = peer_routes_[owner->second];
+      other.erase(std::remove_if(other.begin(), other.end(), same), other.end());
     }
+    route_owner_[key] = peer;
     owned.push_back(c);
+  } else if (owner != route_owner_.end() && owner->second == peer) {
+    route_owner_.erase(owner);
   }
   pending_routes_.push_back(c);
 }
@@ -385,6 +399,7 @@ void Applier::flush_staged(uint32_t peer, bool send) noexcept {
   p.staged_count = 0;
   p.stage_lock.unlock();
   if (n == 0) return;
+  zone_.stage_budget.release(n);
   if (send) {
     pipeline::encap_to_peer(ctx_, peer, pkts, n, true);
   } else {

@@ -11,7 +11,9 @@
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
+#include <array>
 #include <cstdint>
+#include <map>
 #include <vector>
 
 #include "dataplane/pipeline/context.hpp"
@@ -92,6 +94,10 @@ class Applier {
   std::vector<Held> held_;
   std::vector<tables::RouteChange> pending_routes_;
   std::vector<std::vector<tables::RouteChange>> peer_routes_;  // per peer: what it owns
+  // Which peer owns each prefix (family, cidr, address): moving a prefix to
+  // another peer finds the old owner without scanning every peer (10,000
+  // peers' start-up was quadratic).
+  std::map<std::array<uint8_t, 18>, uint32_t> route_owner_;
 };
 
 }  // namespace wirespeed::dataplane::control

@@ -41,8 +41,10 @@ void stage(LcoreContext& ctx, uint32_t peer_id, rte_mbuf** pkts, unsigned n) noe
   shm::PeerSlot& peer = ctx.zone->peers[peer_id];
   unsigned kept = 0;
   peer.stage_lock.lock();
+  const uint32_t room = shm::kStageMax - std::min(peer.staged_count, shm::kStageMax);
+  const uint32_t budget = ctx.zone->stage_budget.reserve(std::min<uint32_t>(n, room));
   for (unsigned i = 0; i < n; ++i) {
-    if (peer.staged_count < shm::kStageMax) {
+    if (kept < budget) {
       peer.staged[peer.staged_count++] = reinterpret_cast<uintptr_t>(pkts[i]);
       ++kept;
     } else {

@@ -24,6 +24,7 @@
 // matters, and the secondary never touches an mbuf.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -38,7 +39,8 @@ inline constexpr uint64_t kAbiMagic = 0x31764D4853505357ULL;  // "WSPSHMv1", lit
 //    kCmdListenPortSet.
 // 3: finer drop reasons (truncated ... unknown_ethertype): LcoreCounters grew.
 // 4: ControlplaneCounters at the end of the zone.
-inline constexpr uint32_t kAbiVersion = 4;
+// 5: kMaxPeers 1024 -> 16384 (every array sized by it moved), StageBudget.
+inline constexpr uint32_t kAbiVersion = 5;
 
 // Names are prefixed by DPDK's --file-prefix already, so they are fixed.
 inline constexpr char kStateZoneName[] = "ws_state";
@@ -46,7 +48,12 @@ inline constexpr char kPuntRingName[] = "ws_punt";        // dataplane -> contro
 inline constexpr char kEventRingName[] = "ws_events";     // dataplane -> control plane: events
 inline constexpr char kCommandRingName[] = "ws_commands"; // control plane -> dataplane
 
-inline constexpr uint32_t kMaxPeers = 1024;
+// 16384 peers: a gateway of 10,000 configured peers with headroom. The zone
+// costs ~7.6 KiB per peer slot, configured or not: one PeerSlot (1.3 KiB,
+// 1 KiB of it the staging queue), four KeypairSlots (1.3 KiB each, 1 KiB of
+// it the replay window) and a PeerCounters row per lcore (17 x 64 B), so
+// about 122 MiB of hugepages in all (scripts/scale.sh prints the figure).
+inline constexpr uint32_t kMaxPeers = 16384;
 // current, previous, next, plus one being reclaimed after an RCU grace period.
 inline constexpr uint32_t kKeypairsPerPeer = 4;
 inline constexpr uint32_t kMaxKeypairs = kMaxPeers * kKeypairsPerPeer;
@@ -56,6 +63,12 @@ inline constexpr uint32_t kCounterRows = kMaxWorkers + 1;
 inline constexpr uint32_t kNeighbourSlots = 1024;  // per port, open addressing, power of two
 inline constexpr uint32_t kRingSize = 1024;        // messages per ring (power of two)
 inline constexpr uint32_t kStageMax = 128;         // packets held per peer while a handshake is pending
+// Packets held over all peers together. Without it the mbuf pool had to hold
+// kStageMax for every configured peer (1.3 million mbufs, ~3 GB, for 10,000
+// peers); with it the pool reserves this many (64 full queues, ~18 MB) and a
+// LAN host sending to many peers that have no session gets stage_full, not
+// an mbuf pool drained for everybody.
+inline constexpr uint32_t kStagedTotalMax = 8192;
 inline constexpr uint32_t kNoPeer = UINT32_MAX;
 inline constexpr int32_t kNoKeypair = -1;
 
@@ -329,8 +342,33 @@ struct alignas(64) ControlplaneCounters {
   Counter value[kControlplaneCounterSlots];
 };
 
+// Packets staged over all peers (<= kStagedTotalMax): reserved by workers
+// under a peer's stage_lock before they stage, released by whoever takes the
+// packets out (the main lcore). Slow path only; one shared line is fine.
+struct alignas(64) StageBudget {
+  std::atomic<uint32_t> staged{0};
+
+  // Reserves up to `want` packets; returns how many it got.
+  uint32_t reserve(uint32_t want) noexcept {
+    uint32_t cur = staged.load(std::memory_order_relaxed);
+    uint32_t got;
+    do {
+      got = cur >= kStagedTotalMax ? 0 : std::min(want, kStagedTotalMax - cur);
+      if (got == 0) return 0;
+    } while (!staged.compare_exchange_weak(cur, cur + got, std::memory_order_relaxed));
+    return got;
+  }
+  // Saturates at zero: tests that place packets by hand never reserved them.
+  void release(uint32_t n) noexcept {
+    uint32_t cur = staged.load(std::memory_order_relaxed);
+    while (!staged.compare_exchange_weak(cur, cur > n ? cur - n : 0, std::memory_order_relaxed)) {
+    }
+  }
+};
+
 struct StateZone {
   StateHeader header;
+  StageBudget stage_budget;
   PeerSlot peers[kMaxPeers];
   KeypairSlot keypairs[kMaxKeypairs];
   LcoreCounters lcore_counters[kCounterRows];

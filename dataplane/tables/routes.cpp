@@ -32,7 +32,9 @@ Result<Routes> Routes::create(const char* name, uint32_t max_rules, int socket_i
   rte_lpm6* v6[2] = {nullptr, nullptr};
   rte_lpm_config c4{};
   c4.max_rules = max_rules;
-  c4.number_tbl8s = 256;
+  // A prefix longer than /24 needs a tbl8 group (1 KiB) for its /24: one
+  // per peer when each of shm::kMaxPeers peers has a /32 in its own /24.
+  c4.number_tbl8s = 1U << 14;
   rte_lpm6_config c6{};
   c6.max_rules = max_rules;
   c6.number_tbl8s = 1U << 14;

@@ -3,6 +3,12 @@
 //
 //   wirespeed-bench [--runs N] [--peers N] [--frames N] [--passes N]
 //                   [--ms N] [--json FILE]
+//   wirespeed-bench --only encap-many|decap-many|encap-one|decap-one
+//                   [--size N] [--peers N] ...   one figure, one lcore
+//
+// --peers (1..kMaxPeers, default 1000): peers configured, and the "many"
+// streams spread their packets over all of them (scripts/scale.sh compares
+// --peers 1 with --peers 10000).
 //
 // Every figure is the median of --runs runs (default 5) with min and max.
 // It starts its own EAL (hugepages, --in-memory, all online cores as lcores,
@@ -15,6 +21,7 @@
 #include <sodium.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -24,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/shm/abi.hpp"
 #include "tests/bench/bench.hpp"
 #include "tests/bench/datapath.hpp"
 
@@ -46,7 +54,8 @@ struct Options {
 
 [[noreturn]] void usage() {
   std::fprintf(stderr,
-               "usage: wirespeed-bench [--runs N] [--peers N] [--frames N] [--passes N] [--ms N] [--json FILE]\n");
+               "usage: wirespeed-bench [--runs N] [--peers N] [--frames N] [--passes N] [--ms N] [--json FILE]\n"
+               "       wirespeed-bench --only encap-many|decap-many|encap-one|decap-one [--size N] [--peers N] ...\n");
   std::exit(2);
 }
 
@@ -62,7 +71,7 @@ Options parse(int argc, char** argv) {
       return static_cast<unsigned>(v);
     };
     if (a == "--runs") o.runs = number(1, 100);
-    else if (a == "--peers") o.peers = number(1, 1024);
+    else if (a == "--peers") o.peers = number(1, wirespeed::dataplane::shm::kMaxPeers);
     else if (a == "--frames") o.frames = number(64, 1 << 20);
     else if (a == "--passes") o.passes = number(1, 1000);
     else if (a == "--ms") o.ms = number(1, 10000);
@@ -175,10 +184,12 @@ int main(int argc, char** argv) {
     const bool one = opt.only.find("one") != std::string::npos;
     BenchGateway gw(opt.peers, max_lcores);
     const Direction dir = enc ? Direction::kEncap : Direction::kDecap;
-    const Streams streams = make_streams(gw, dir, opt.only_size, one, 1, opt.frames);
+    // Spread over every peer: --frames below --peers would leave some idle.
+    const unsigned frames = one ? opt.frames : std::max(opt.frames, opt.peers);
+    const Streams streams = make_streams(gw, dir, opt.only_size, one, 1, frames);
     const RunResult res = run(gw, dir, streams, {lcores[0]}, opt.passes);
-    std::printf("%s %s: %.1f ns/packet (median burst %.1f), %lu of %lu done, drops %s\n", opt.only.c_str(),
-                size_name(opt.only_size).c_str(), res.ns_per_packet, res.median_burst_ns_per_packet, res.done,
+    std::printf("%s %s, %u peer(s): %.1f ns/packet (median burst %.1f), %lu of %lu done, drops %s\n",
+                opt.only.c_str(), size_name(opt.only_size).c_str(), opt.peers, res.ns_per_packet, res.median_burst_ns_per_packet, res.done,
                 res.offered, res.drops.c_str());
     rc = res.done == res.offered ? 0 : 1;
   } else {

@@ -355,6 +355,27 @@ TEST_F(EncapTest, StagesUntilAKeypairThenFlushesInOrder) {
   EXPECT_TRUE(take_events().empty());
 }
 
+// Staged packets of all peers share one budget (kStagedTotalMax), so that
+// traffic to many peers without a session cannot drain the mbuf pool: past
+// it, packets are stage_full even when the peer's own queue has room; the
+// budget comes back when the packets leave the queue.
+TEST_F(EncapTest, StagingStopsAtTheGatewayWideBudgetAndGetsItBack) {
+  standard_setup(4, /*with_keypair=*/false);
+  const Net& n = net();
+  zone().stage_budget.staged.store(shm::kStagedTotalMax - 3);  // other peers hold the rest
+  std::vector<Bytes> frames;
+  for (size_t i = 0; i < 10; ++i) frames.push_back(lan_frame(ip_packet(n.host4, n.remote4, i)));
+  encap(frames);
+  EXPECT_EQ(peer(0).staged_count, 3u);
+  EXPECT_EQ(drops(DropReason::kStageFull), 7u);
+  EXPECT_EQ(zone().stage_budget.staged.load(), shm::kStagedTotalMax);
+
+  install(0, kp0_);  // the three go out and give their share back
+  EXPECT_EQ(take_outer().size(), 3u);
+  EXPECT_EQ(zone().stage_budget.staged.load(), shm::kStagedTotalMax - 3);
+  zone().stage_budget.staged.store(0);
+}
+
 TEST_F(EncapTest, NeedHandshakeIsRaisedAgainAfter250Milliseconds) {
   standard_setup(4, false);
   const Bytes frame = lan_frame(ip_packet(net().host4, net().remote4, 1));
