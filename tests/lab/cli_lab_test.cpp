@@ -25,6 +25,7 @@
 #include <thread>
 
 #include "tests/lab/gateway_lab.hpp"
+#include "tests/lab/lab_fixture.hpp"
 #include "tests/lab/wireguard_go_peer.hpp"
 
 namespace wirespeed::test::lab {
@@ -64,11 +65,10 @@ m = d["mempool"]
 print("mempool", m is not None and m["size"] > 0 and m["in_use"] + m["available"] == m["size"])
 )PY";
 
-class CliLabTest : public ::testing::Test {
+class CliLabTest : public LabTest {
  protected:
   void SetUp() override {
-    const std::string missing = GatewayLab::missing_gateway();
-    ASSERT_TRUE(missing.empty()) << "gateway lab prerequisites missing:" << missing;
+    ASSERT_NO_FATAL_FAILURE(LabTest::SetUp());
     ASSERT_EQ(run_command({"sh", "-c", "command -v python3"}), 0)
         << "python3 is not installed (the test parses show --json with it)";
     bin_ = build_root() + "/controlplane/cli/wirespeed";
@@ -78,14 +78,6 @@ class CliLabTest : public ::testing::Test {
     ASSERT_TRUE(lab_.start_gateway(&error)) << error;
     config_ = lab_.dir() + "/gateway.yaml";
     remote_ = lab_.env("REMOTE_PUB");
-  }
-
-  void TearDown() override {
-    if (HasFailure() && !lab_.dir().empty()) {
-      std::cout << lab_.diagnostics() << std::endl;
-      lab_.keep_directory();
-    }
-    lab_.down();
   }
 
   // `wirespeed ARGS` in the gateway's namespace; stdout only in *out (stderr
@@ -137,17 +129,16 @@ class CliLabTest : public ::testing::Test {
     return trim(read_text(lab_.dir() + "/" + name + ".pid"));
   }
 
-  void expect_ping(int count) {
+  void expect_lan_ping(int count) {
     std::string out;
     EXPECT_EQ(lab_.ping(Where::kLan, "10.8.1.2", count, 10, &out), 0) << out;
   }
 
-  GatewayLab lab_;
   std::string bin_, config_, remote_, json_;
 };
 
 TEST_F(CliLabTest, ShowJsonTextAndWatch) {
-  expect_ping(3);
+  expect_lan_ping(3);
   auto facts = show_json();
   EXPECT_EQ(facts["name"], lab_.env("GW_NAME"));
   EXPECT_NE(read_text(config_).find("listen_port: " + facts["listen_port"] + "\n"),
@@ -169,14 +160,14 @@ TEST_F(CliLabTest, ShowJsonTextAndWatch) {
   EXPECT_EQ(facts["mempool"], "True");
   // Every reason, by its name: 25 of them as abi.hpp lists them.
   const std::string drops = facts["drops"];
-  for (const char* name : {"malformed", "truncated", "bad_ip_length", "fragment", "vlan",
-                           "replay", "bad_mac", "source_not_allowed", "no_route", "no_keypair",
-                           "stage_full", "ring_full", "mbuf_exhausted", "tx_full"}) {
+  for (const char* name : {"malformed", "truncated", "bad_ip_length", "fragment", "vlan", "replay",
+                           "bad_mac", "source_not_allowed", "no_route", "no_keypair", "stage_full",
+                           "ring_full", "mbuf_exhausted", "tx_full"}) {
     EXPECT_NE((" " + drops + " ").find(std::string(" ") + name + " "), std::string::npos) << name;
   }
 
   // Five more pings: the counters grew by at least that.
-  expect_ping(5);
+  expect_lan_ping(5);
   facts = show_json();
   EXPECT_GE(number(facts, "peer_rx_packets " + remote_), rx + 5);
   EXPECT_GE(number(facts, "peer_tx_packets " + remote_), tx + 5);
@@ -212,7 +203,7 @@ TEST_F(CliLabTest, ShowJsonTextAndWatch) {
 }
 
 TEST_F(CliLabTest, ReloadAddsAPeerAndRefusesAnInvalidFile) {
-  expect_ping(3);
+  expect_lan_ping(3);
   const uint64_t hs = number(show_json(), "peer_handshakes " + remote_);
   ASSERT_GE(hs, 1u);
   const std::string original = read_text(config_);
@@ -242,7 +233,7 @@ TEST_F(CliLabTest, ReloadAddsAPeerAndRefusesAnInvalidFile) {
   auto facts = show_json();
   EXPECT_EQ(facts["peers"], "2");
   EXPECT_EQ(facts["peer_name " + extra_pub], "extra");
-  expect_ping(3);
+  expect_lan_ping(3);
   EXPECT_EQ(number(show_json(), "peer_handshakes " + remote_), hs)
       << "the reload made the unchanged peer handshake again";
 

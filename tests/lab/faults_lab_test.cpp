@@ -35,6 +35,7 @@
 #include <sstream>
 
 #include "tests/lab/gateway_lab.hpp"
+#include "tests/lab/lab_fixture.hpp"
 #include "tests/lab/wireguard_go_peer.hpp"
 
 namespace wirespeed::test::lab {
@@ -83,57 +84,12 @@ size_t count_entries(const std::string& dir) {
   return n;
 }
 
-class FaultsLabTest : public ::testing::Test {
+class FaultsLabTest : public LabTest {
  protected:
-  void SetUp() override {
-    const std::string missing = GatewayLab::missing_gateway();
-    ASSERT_TRUE(missing.empty()) << "gateway lab prerequisites missing:" << missing;
-  }
-
-  void TearDown() override {
-    if (HasFailure() && !lab_.dir().empty()) {
-      std::cout << lab_.diagnostics() << std::endl;
-      lab_.keep_directory();
-    }
-    lab_.down();
-  }
-
-  void up(const LabOptions& options) {
-    std::string error;
-    ASSERT_TRUE(lab_.up(options, &error)) << error;
-  }
-
-  void start(const LabOptions& options) {
-    ASSERT_NO_FATAL_FAILURE(up(options));
-    std::string error;
-    ASSERT_TRUE(lab_.start_gateway(&error)) << error;
-  }
-
-  ShowState show() {
-    ShowState state;
-    std::string error;
-    EXPECT_TRUE(lab_.show(&state, &error)) << error;
-    return state;
-  }
-
-  std::string remote_key() const { return lab_.env("REMOTE_PUB"); }
-  int64_t handshakes(const ShowState& s) const { return s.peer_number(remote_key(), "handshakes"); }
-  std::string endpoint(const ShowState& s) const {
-    const auto* peer = s.peer(remote_key());
-    if (peer == nullptr || !peer->count("endpoint")) return "(no peer record)";
-    return peer->at("endpoint");
-  }
   size_t peer_records(const ShowState& s) const {
     size_t n = 0;
     for (const auto& p : s.peers) n += p.count("public_key") && p.at("public_key") == remote_key();
     return n;
-  }
-
-  void expect_ping(Where from, const std::string& to) {
-    std::string out;
-    EXPECT_EQ(lab_.ping(from, to, 3, 10, &out), 0)
-        << "ping " << to << " from " << lab_.namespace_of(from) << " failed:\n"
-        << out;
   }
 
   // One echo request after another (each waiting up to 1 s) until one is
@@ -221,8 +177,6 @@ class FaultsLabTest : public ::testing::Test {
     EXPECT_GE(h.second, 0) << "dpdk-telemetry.py (from dpdk, scripts/setup.sh) said:\n" << out;
     return h;
   }
-
-  GatewayLab lab_;
 };
 
 // Started with no dataplane: with --wait-dataplane 0 (or a wait that runs

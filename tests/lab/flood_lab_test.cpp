@@ -30,6 +30,7 @@
 #include <sstream>
 
 #include "tests/lab/gateway_lab.hpp"
+#include "tests/lab/lab_fixture.hpp"
 
 namespace wirespeed::test::lab {
 namespace {
@@ -64,36 +65,16 @@ uint64_t flood_figure(const std::string& output, const std::string& name) {
   return std::strtoull(output.c_str() + at + name.size() + 1, nullptr, 10);
 }
 
-class FloodLabTest : public ::testing::Test {
+class FloodLabTest : public LabTest {
  protected:
   void SetUp() override {
-    const std::string missing = GatewayLab::missing_gateway();
-    ASSERT_TRUE(missing.empty()) << "gateway lab prerequisites missing:" << missing;
+    ASSERT_NO_FATAL_FAILURE(LabTest::SetUp());
     struct stat st {};
     ASSERT_EQ(stat(flood_binary().c_str(), &st), 0)
         << "the flood tool is missing: " << flood_binary() << " (ninja -C build)";
   }
 
-  void TearDown() override {
-    if (HasFailure() && !lab_.dir().empty()) {
-      std::cout << lab_.diagnostics() << std::endl;
-      lab_.keep_directory();
-    }
-    lab_.down();
-  }
-
   static std::string flood_binary() { return build_root() + "/tests/tools/wirespeed-flood"; }
-
-  ShowState show() {
-    ShowState state;
-    std::string error;
-    EXPECT_TRUE(lab_.show(&state, &error)) << error;
-    return state;
-  }
-
-  int64_t handshakes(const ShowState& s) const {
-    return s.peer_number(lab_.env("REMOTE_PUB"), "handshakes");
-  }
 
   // A file from the LAN host to the remote, unpaced; MiB/s, or -1 (and a
   // test failure) when it did not arrive intact.
@@ -112,8 +93,6 @@ class FloodLabTest : public ::testing::Test {
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return static_cast<double>(kFileBytes) / kMiB / s;
   }
-
-  GatewayLab lab_;
 };
 
 TEST_F(FloodLabTest, CookiesUnderFloodPeersStillConnectAndMemoryStaysBounded) {

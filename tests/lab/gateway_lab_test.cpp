@@ -23,6 +23,7 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/lab/lab_fixture.hpp"
 #include "tests/lab/wireguard_go_peer.hpp"
 
 namespace wirespeed::test::lab {
@@ -93,56 +94,8 @@ TEST(GatewayLabTopology, UpAndDownLeaveNothingBehind) {
   EXPECT_NE(stat(dir.c_str(), &st), 0) << "lab directory left: " << dir;
 }
 
-class GatewayLabTest : public ::testing::Test {
+class GatewayLabTest : public LabTest {
  protected:
-  void SetUp() override {
-    const std::string missing = GatewayLab::missing_gateway();
-    ASSERT_TRUE(missing.empty()) << "gateway lab prerequisites missing:" << missing;
-  }
-
-  void TearDown() override {
-    if (HasFailure() && !lab_.dir().empty()) {
-      std::cout << lab_.diagnostics() << std::endl;
-      lab_.keep_directory();
-    }
-    lab_.down();
-  }
-
-  // Lab up, both gateway processes started and ready.
-  void start(const LabOptions& options) {
-    std::string error;
-    ASSERT_TRUE(lab_.up(options, &error)) << error;
-    ASSERT_TRUE(lab_.start_gateway(&error)) << error;
-  }
-
-  ShowState show() {
-    ShowState state;
-    std::string error;
-    EXPECT_TRUE(lab_.show(&state, &error)) << error;
-    return state;
-  }
-
-  std::string remote_key() const { return lab_.env("REMOTE_PUB"); }
-
-  int64_t handshakes(const ShowState& state) const {
-    return state.peer_number(remote_key(), "handshakes");
-  }
-
-  std::string endpoint(const ShowState& state) const {
-    const auto* peer = state.peer(remote_key());
-    if (peer == nullptr || !peer->count("endpoint"))
-      return "(no peer record for " + remote_key() + ")";
-    return peer->at("endpoint");
-  }
-
-  // Three echo replies within 10 s: the first may wait for a handshake.
-  void expect_ping(Where from, const std::string& to, const std::string& source = "") {
-    std::string out;
-    EXPECT_EQ(lab_.ping(from, to, 3, 10, &out, source), 0)
-        << "ping " << to << " from " << lab_.namespace_of(from) << " failed:\n"
-        << out;
-  }
-
   // Waits until the gateway has completed more than `than` handshakes with the remote.
   void expect_handshakes_above(int64_t than) {
     ShowState state;
@@ -151,8 +104,6 @@ class GatewayLabTest : public ::testing::Test {
                                    kHandshakeTimeoutMs, &state, &error))
         << "no handshake beyond " << than << ": " << error;
   }
-
-  GatewayLab lab_;
 };
 
 TEST_F(GatewayLabTest, PingIpv4AndIpv6InnerOverIpv4Outer) {

@@ -8,8 +8,6 @@
 // --no-huge, a primary of its own file prefix); the test fills the punt ring
 // and reads the command ring. Nobody applies the commands.
 #include <gtest/gtest.h>
-#include <rte_eal.h>
-#include <rte_errno.h>
 #include <rte_ring.h>
 #include <sodium.h>
 #include <sys/stat.h>
@@ -19,7 +17,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +25,8 @@
 #include "dataplane/base/clock.hpp"
 #include "dataplane/net/frame.hpp"
 #include "dataplane/shm/state.hpp"
+#include "tests/support/hex.hpp"
+#include "tests/support/shared_state_env.hpp"
 #include "tests/tools/junk_initiation.hpp"
 
 namespace wirespeed::controlplane::app {
@@ -41,41 +40,14 @@ constexpr uint16_t kListenPort = 51820;
 const net::MacAddress kFloodMac{{0x02, 0x00, 0x00, 0x00, 0x0f, 0x01}};
 
 std::string base64_of(const uint8_t* key) {
-  char text[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
-  sodium_bin2base64(text, sizeof(text), key, 32, sodium_base64_VARIANT_ORIGINAL);
-  return text;
+  return test::to_base64(key, 32);
 }
 
-class EalEnvironment : public ::testing::Environment {
- public:
-  void SetUp() override {
-    std::vector<std::string> args = {"agent_flood_test",
-                                     "--no-huge",
-                                     "-m",
-                                     "256",
-                                     "--no-pci",
-                                     "--no-shconf",
-                                     "--no-telemetry",
-                                     "-l",
-                                     "0",
-                                     "--log-level=error",
-                                     "--file-prefix=wsaf" + std::to_string(getpid())};
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    ASSERT_GE(rte_eal_init(static_cast<int>(argv.size()), argv.data()), 0)
-        << "rte_eal_init: " << rte_strerror(rte_errno);
-    auto state = shm::SharedState::create(0);
-    ASSERT_TRUE(state.ok()) << state.error().context;
-    state_.emplace(std::move(*state));
-  }
-  static shm::SharedState& state() { return *state_; }
+using EalEnvironment = test::SharedStateEnvironment;
 
- private:
-  static inline std::optional<shm::SharedState> state_;
-};
-
+// One EAL per process (gtest_main runs the tests).
 [[maybe_unused]] ::testing::Environment* const kEal =
-    ::testing::AddGlobalTestEnvironment(new EalEnvironment);
+    ::testing::AddGlobalTestEnvironment(new EalEnvironment("agent_flood_test", "wsaf"));
 
 class AgentFloodTest : public ::testing::Test {
  protected:

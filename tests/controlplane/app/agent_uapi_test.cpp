@@ -8,8 +8,6 @@
 // the test reads them off the ring. The UAPI socket goes to a temporary
 // directory.
 #include <gtest/gtest.h>
-#include <rte_eal.h>
-#include <rte_errno.h>
 #include <rte_ring.h>
 #include <sodium.h>
 #include <sys/stat.h>
@@ -18,13 +16,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "controlplane/app/agent.hpp"
 #include "dataplane/base/clock.hpp"
 #include "dataplane/shm/state.hpp"
+#include "tests/support/hex.hpp"
+#include "tests/support/shared_state_env.hpp"
 
 namespace wirespeed::controlplane::app {
 namespace {
@@ -32,9 +31,7 @@ namespace {
 namespace shm = dataplane::shm;
 
 std::string base64_of(const uint8_t* key) {
-  char text[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
-  sodium_bin2base64(text, sizeof(text), key, 32, sodium_base64_VARIANT_ORIGINAL);
-  return text;
+  return test::to_base64(key, 32);
 }
 
 crypto::PublicKey public_of(uint8_t seed) {
@@ -54,37 +51,11 @@ std::string config_text(const std::string& private_b64, const std::string& peer_
          peer_b64 + "\n    endpoint: 192.0.2.2:51820\n    allowed_ips: [10.8.1.0/24]\n";
 }
 
-class EalEnvironment : public ::testing::Environment {
- public:
-  void SetUp() override {
-    std::vector<std::string> args = {"agent_uapi_test",
-                                     "--no-huge",
-                                     "-m",
-                                     "256",
-                                     "--no-pci",
-                                     "--no-shconf",
-                                     "--no-telemetry",
-                                     "-l",
-                                     "0",
-                                     "--log-level=error",
-                                     "--file-prefix=wsat" + std::to_string(getpid())};
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    ASSERT_GE(rte_eal_init(static_cast<int>(argv.size()), argv.data()), 0)
-        << "rte_eal_init: " << rte_strerror(rte_errno);
-    auto state = shm::SharedState::create(0);
-    ASSERT_TRUE(state.ok()) << state.error().context;
-    state_.emplace(std::move(*state));
-  }
-  static shm::SharedState& state() { return *state_; }
-
- private:
-  static inline std::optional<shm::SharedState> state_;
-};
+using EalEnvironment = test::SharedStateEnvironment;
 
 // One EAL per process (gtest_main runs the tests).
 [[maybe_unused]] ::testing::Environment* const kEal =
-    ::testing::AddGlobalTestEnvironment(new EalEnvironment);
+    ::testing::AddGlobalTestEnvironment(new EalEnvironment("agent_uapi_test", "wsat"));
 
 class AgentUapiTest : public ::testing::Test {
  protected:
