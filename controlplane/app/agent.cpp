@@ -24,13 +24,12 @@ constexpr uint64_t kMs = 1000 * 1000;
 constexpr uint64_t kTrafficPollInterval = 100 * kMs;
 constexpr uint64_t kResolveInterval = 1000 * kMs;       // per address, at most
 constexpr uint64_t kRefreshInterval = 30 * 1000 * kMs;  // re-ask for the outer next hops
-// A dataplane that exits (killed, crashed, stopped) drops its EAL lock at
-// once: checked every kLivenessInterval, it is noticed within that. The
-// heartbeat only catches a main lcore that hangs while its process lives
-// (stopped, deadlocked): that wants slack for a main lcore busy applying a
-// burst of commands on a loaded machine, so it stays at seconds.
+// A dataplane that exits (killed, crashed) drops its EAL lock at once:
+// checked every kLivenessInterval, it is noticed within that. The heartbeat
+// only catches a main lcore that hangs while its process lives (stopped,
+// deadlocked, spinning); heartbeat.hpp tells that from one a loaded machine
+// has not scheduled.
 constexpr uint64_t kLivenessInterval = 50 * kMs;
-constexpr uint64_t kHeartbeatTimeout = 3000 * kMs;
 // Commands waiting for room in the command ring. Start-up queues a whole
 // configuration at once (a peer set, maybe an endpoint, and the allowed IPs
 // of every peer): 4096 silently dropped the tail of a 10,000-peer one. This
@@ -157,9 +156,16 @@ bool Agent::poll(uint64_t now_ns, const char** why) {
       *why = "the dataplane is stopping";
       return false;
     }
-    if (now_ns > beat && now_ns - beat > kHeartbeatTimeout) {
-      *why = "the dataplane's heartbeat stopped (main lcore not running)";
+    const pid_t pid = static_cast<pid_t>(zone.header.dataplane_pid);
+    if (!heartbeat_.alive(
+            now_ns, beat, [pid] { return sample_thread(pid, pid); }, why)) {
       return false;
+    }
+    if (heartbeat_.starvation_began()) {
+      log(LogLevel::kWarning,
+          "the dataplane's main lcore has not run its loop for %llu ms and is waiting for a CPU; "
+          "waiting with it (is the machine overloaded?)",
+          static_cast<unsigned long long>((now_ns - beat) / kMs));
     }
   }
 
@@ -215,15 +221,14 @@ void Agent::handle_punt(const shm::RingMessage& msg, bool under_load, uint64_t n
   const std::span<const uint8_t> frame(msg.body, msg.length);
   const net::FrameView v = net::parse_frame(frame);
   const bool udp = v.kind == net::FrameKind::kIpv4Udp || v.kind == net::FrameKind::kIpv6Udp;
-  if (port == static_cast<unsigned>(shm::PortRole::kOuter) && udp &&
-      v.dst_port == listen_port_) {
+  if (port == static_cast<unsigned>(shm::PortRole::kOuter) && udp && v.dst_port == listen_port_) {
     shm::Endpoint from;
     from.family = v.src.family;
     from.port = v.src_port;
     std::memcpy(from.addr, v.src.bytes.data(), 16);
     const size_t first = outbox_.size();
-    device_->on_handshake_datagram(frame.subspan(v.payload_offset, v.payload_len), from,
-                                   under_load, now_ns, outbox_);
+    device_->on_handshake_datagram(frame.subspan(v.payload_offset, v.payload_len), from, under_load,
+                                   now_ns, outbox_);
     answer_cookie_replies(first, v, now_ns);
     learn_from_handshake(outbox_, first, v.eth_src);
     return;
@@ -318,7 +323,8 @@ void Agent::learn_from_handshake(const device::Outbox& produced, size_t first,
     break;  // one datagram, one source: once is enough
   }
   if (!learnt.empty() && src_mac.is_unicast()) {
-    outbox_.insert(outbox_.begin() + static_cast<std::ptrdiff_t>(first), learnt.begin(), learnt.end());
+    outbox_.insert(outbox_.begin() + static_cast<std::ptrdiff_t>(first), learnt.begin(),
+                   learnt.end());
   }
 }
 

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "controlplane/app/heartbeat.hpp"
 #include "controlplane/app/metrics.hpp"
 #include "controlplane/app/status.hpp"
 #include "controlplane/device/device.hpp"
@@ -119,6 +120,7 @@ class Agent final : public uapi::Backend {
   uint64_t next_traffic_poll_ns_ = 0;
   uint64_t next_resolve_ns_ = 0;
   uint64_t next_liveness_ns_ = 0;  // poll(): is the dataplane still there?
+  HeartbeatJudge heartbeat_;        // poll(): is its main lcore hung, or only starved?
   uint16_t listen_port_ = 0;  // current: the config's until UAPI or reload changes it
   std::unique_ptr<uapi::Server> uapi_;
   std::unique_ptr<MetricsServer> metrics_;

@@ -9,6 +9,8 @@
 //   DataplaneKilled...                      the control plane exits within 2 s with
 //                                           its message; both restarted: peer back
 //   DataplaneStopped...                     SIGTERM: the control plane goes first
+//   DataplaneFrozen...                      SIGSTOP: the heartbeat names it; a new
+//                                           control plane resumes the tunnel
 //   ControlPlaneRestartedWhile...Initiation a handshake in flight across a restart
 //   ControlPlaneRestarted20TimesInARow      no leak, no duplicate peer, traffic intact
 //   OuterLinkDownAndUp...                   the gateway's veth end flaps mid-transfer
@@ -329,6 +331,33 @@ TEST_F(FaultsLabTest, DataplaneStoppedWhileTheControlPlaneRuns) {
   EXPECT_EQ(dataplane_log.find("did not exit"), std::string::npos) << dataplane_log;
   ASSERT_TRUE(lab_.start_gateway(&error)) << error;
   expect_ping(Where::kLan, "10.8.1.2");
+}
+
+// SIGSTOP to the dataplane: its process lives and holds its lock, only its
+// heartbeat stops. The control plane reads the main lcore's state
+// (heartbeat.hpp), names it and exits 1; the dataplane, continued, never
+// noticed, and a new control plane brings the tunnel back.
+TEST_F(FaultsLabTest, DataplaneFrozenTheControlPlaneNamesItAndANewOneResumes) {
+  ASSERT_NO_FATAL_FAILURE(start({}));
+  expect_ping(Where::kLan, "10.8.1.2");
+  std::string error;
+  const auto frozen = Clock::now();
+  ASSERT_TRUE(lab_.send_signal(GatewayProcess::kDataplane, SIGSTOP, &error)) << error;
+  const bool exited = lab_.wait_exited(GatewayProcess::kControlplane, 15000);
+  const double exit_ms = ms_since(frozen);
+  ASSERT_TRUE(lab_.send_signal(GatewayProcess::kDataplane, SIGCONT, &error)) << error;
+  const std::string log = lab_.log(GatewayProcess::kControlplane);
+  ASSERT_TRUE(exited) << "the control plane still runs 15 s after the dataplane froze:\n" << log;
+  report("dataplane SIGSTOPped: the control plane exited after " + std::to_string(exit_ms) +
+         " ms (heartbeat stale after 3000 ms)");
+  EXPECT_EQ(lab_.exit_status(GatewayProcess::kControlplane), 1);
+  EXPECT_NE(log.find("error: the dataplane's main lcore is stopped (SIGSTOP or a debugger)"),
+            std::string::npos)
+      << log;
+  ASSERT_TRUE(lab_.running(GatewayProcess::kDataplane)) << lab_.log(GatewayProcess::kDataplane);
+  ASSERT_TRUE(lab_.start_controlplane(&error)) << error;
+  expect_ping(Where::kLan, "10.8.1.2");
+  expect_ping(Where::kRemote, "10.8.0.2");
 }
 
 // The remote initiates; the control plane is stopped, so its initiation
