@@ -11,7 +11,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <new>
 #include <span>
+#include <string>
 
 namespace wirespeed::controlplane::crypto {
 
@@ -65,6 +67,37 @@ class Secret {
  private:
   std::array<uint8_t, N> bytes_;
 };
+
+// An allocator that wipes every block before it frees it, so that text
+// which may hold keys (UAPI requests and get replies, in hex) leaves no copy
+// behind when its string grows, shrinks or dies.
+template <typename T>
+struct WipingAllocator {
+  using value_type = T;
+  WipingAllocator() noexcept = default;
+  template <typename U>
+  WipingAllocator(const WipingAllocator<U>&) noexcept {}
+  T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T))); }
+  void deallocate(T* p, size_t n) noexcept {
+    sodium_memzero(p, n * sizeof(T));
+    ::operator delete(p);
+  }
+  template <typename U>
+  bool operator==(const WipingAllocator<U>&) const noexcept {
+    return true;
+  }
+};
+
+// A string for text that may carry key material. Its heap blocks are wiped
+// when released; its inline (short-string) buffer holds at most 15 bytes,
+// and wipe_string() clears that too. Give it capacity before the first
+// secret byte (reserve) so no key text ever sits inline.
+using SecretString = std::basic_string<char, std::char_traits<char>, WipingAllocator<char>>;
+
+inline void wipe_string(SecretString& s) noexcept {
+  if (s.capacity() != 0) sodium_memzero(s.data(), s.capacity());
+  s.clear();
+}
 
 // Constant-time comparison of public byte strings of equal length (MACs, tags).
 inline bool equal_ct(std::span<const uint8_t> a, std::span<const uint8_t> b) noexcept {

@@ -3,8 +3,6 @@
 // ipc-uapi.h) and wireguard-go read and write them. Control-plane main thread.
 #include "controlplane/uapi/protocol.hpp"
 
-#include "dataplane/shm/text.hpp"
-
 #include <arpa/inet.h>
 #include <sodium.h>
 
@@ -14,6 +12,7 @@
 #include <cstring>
 
 #include "controlplane/peers/allowed_ips.hpp"
+#include "dataplane/shm/text.hpp"
 
 namespace wirespeed::controlplane::uapi {
 
@@ -42,12 +41,6 @@ bool parse_key(std::string_view text, uint8_t out[32]) {
   const char* end = nullptr;
   if (sodium_hex2bin(out, 32, text.data(), text.size(), nullptr, &bin_len, &end) != 0) return false;
   return bin_len == 32 && end == text.data() + text.size();
-}
-
-std::string hex_key(const uint8_t key[32]) {
-  char text[kKeyHexLen + 1];
-  sodium_bin2hex(text, sizeof(text), key, 32);
-  return std::string(text, kKeyHexLen);
 }
 
 // A decimal number without sign, leading '+' or spaces, at most `max`.
@@ -214,13 +207,21 @@ bool parse_set(std::string_view body, SetRequest* set, Failure* failure) {
   return true;
 }
 
-void append_line(std::string& out, const char* key, std::string_view value) {
+void append_line(SecretString& out, const char* key, std::string_view value) {
   out += key;
   out += '=';
   out += value;
   out += '\n';
 }
 
+// KEY=<64 hex digits>, straight into `out`: the only other copy of the hex
+// is on the stack here, and wiped.
+void append_key_line(SecretString& out, const char* key, const uint8_t bytes[32]) {
+  char text[kKeyHexLen + 1];
+  sodium_bin2hex(text, sizeof(text), bytes, 32);
+  append_line(out, key, std::string_view(text, kKeyHexLen));
+  sodium_memzero(text, sizeof(text));
+}
 
 }  // namespace
 
@@ -265,18 +266,18 @@ std::string format_errno(int error) {
 
 // The order is wireguard-go's (device/uapi.go), which `wg` reads; values it
 // does not know (protocol_version) it ignores.
-std::string format_get(const DeviceInfo& info) {
-  std::string out;
+SecretString format_get(const DeviceInfo& info) {
+  SecretString out;
   out.reserve(128 + info.peers.size() * 320);
   if (info.private_key != nullptr && !info.private_key->is_zero()) {
-    append_line(out, "private_key", hex_key(info.private_key->data()));
+    append_key_line(out, "private_key", info.private_key->data());
   }
   if (info.listen_port != 0) append_line(out, "listen_port", std::to_string(info.listen_port));
   for (const PeerInfo& p : info.peers) {
-    append_line(out, "public_key", hex_key(p.public_key.data()));
+    append_key_line(out, "public_key", p.public_key.data());
     // All zero means none, as wireguard-go writes it.
     const uint8_t zero[32] = {};
-    append_line(out, "preshared_key", hex_key(p.preshared_key ? p.preshared_key->data() : zero));
+    append_key_line(out, "preshared_key", p.preshared_key ? p.preshared_key->data() : zero);
     append_line(out, "protocol_version", "1");
     if (p.endpoint.family == 4 || p.endpoint.family == 6) {
       append_line(out, "endpoint", dataplane::shm::endpoint_text(p.endpoint));
@@ -296,18 +297,22 @@ std::string format_get(const DeviceInfo& info) {
   return out;
 }
 
-std::string handle_request(std::string_view text, Backend& backend, std::string* message) {
+SecretString handle_request(std::string_view text, Backend& backend, std::string* message) {
+  const auto reply = [](int error) {
+    const std::string e = format_errno(error);
+    return SecretString(e.begin(), e.end());
+  };
   ParseResult parsed = parse_request(text);
   if (!parsed.request) {
     if (message != nullptr) *message = parsed.message;
-    return format_errno(parsed.error);
+    return reply(parsed.error);
   }
   if (parsed.request->kind == RequestKind::kGet) return format_get(backend.get());
   const int error = backend.set(parsed.request->set);
   if (error != 0 && message != nullptr) {
     *message = "set refused: " + std::string(std::strerror(error));
   }
-  return format_errno(error);
+  return reply(error);
 }
 
 }  // namespace wirespeed::controlplane::uapi

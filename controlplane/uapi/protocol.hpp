@@ -20,6 +20,7 @@
 
 #include "config/config.hpp"
 #include "controlplane/crypto/blake2s.hpp"
+#include "controlplane/crypto/secret.hpp"
 #include "controlplane/crypto/x25519.hpp"
 #include "dataplane/shm/abi.hpp"
 
@@ -91,8 +92,11 @@ struct ParseResult {
 // line ("get=1\n\n", "set=1\n...\n\n").
 ParseResult parse_request(std::string_view text);
 
-// The get reply body, "errno=0\n\n" included. Keys in lower-case hex.
-std::string format_get(const DeviceInfo& info);
+using crypto::SecretString;
+
+// The get reply body, "errno=0\n\n" included. Keys in lower-case hex, so
+// the text is a SecretString: no copy of it outlives the reply.
+SecretString format_get(const DeviceInfo& info);
 
 // "errno=0\n\n", or for a positive errno E "errno=-E\n\n" (wireguard-go's
 // sign, which `wg` expects).
@@ -101,6 +105,6 @@ std::string format_errno(int error);
 // Parses `text` as one request and answers it through `backend`: the whole
 // reply text, always ending "errno=N\n\n". Parse failures are logged through
 // `message` (may be null) and never reach the backend.
-std::string handle_request(std::string_view text, Backend& backend, std::string* message);
+SecretString handle_request(std::string_view text, Backend& backend, std::string* message);
 
 }  // namespace wirespeed::controlplane::uapi

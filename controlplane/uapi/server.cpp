@@ -54,9 +54,8 @@ bool served(const sockaddr_un& addr, int* error) {
   return rc == 0 || (*error != ECONNREFUSED && *error != ENOENT);
 }
 
-void wipe(std::string& s) {
-  if (!s.empty()) sodium_memzero(s.data(), s.size());
-  s.clear();
+SecretString secret_copy(const std::string& text) {
+  return SecretString(text.begin(), text.end());
 }
 
 void note(std::string* message, const std::string& text) {
@@ -135,8 +134,8 @@ Server::Server(int fd, std::string path, ServerOptions options, uint64_t ino)
 Server::~Server() {
   for (auto& c : clients_) {
     close(c->fd);
-    wipe(c->in);
-    wipe(c->out);
+    crypto::wipe_string(c->in);
+    crypto::wipe_string(c->out);
   }
   // A successor that replaced our socket keeps its own.
   struct stat st {};
@@ -153,8 +152,8 @@ void Server::poll(Backend& backend, uint64_t now_ns, std::string* message) {
       continue;
     }
     close(c.fd);
-    wipe(c.in);
-    wipe(c.out);
+    crypto::wipe_string(c.in);
+    crypto::wipe_string(c.out);
     clients_.erase(clients_.begin() + static_cast<std::ptrdiff_t>(i));
   }
 }
@@ -181,6 +180,7 @@ void Server::accept_clients(uint64_t now_ns, std::string* message) {
       continue;
     }
     auto c = std::make_unique<Client>();
+    c->in.reserve(256);  // on the heap from the first byte: a key is never inline
     c->fd = fd;
     c->last_activity_ns = now_ns;
     clients_.push_back(std::move(c));
@@ -200,7 +200,7 @@ bool Server::flush(Client& c, uint64_t now_ns) {
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
     return false;  // the client went away
   }
-  wipe(c.out);  // a get reply holds the private key
+  crypto::wipe_string(c.out);  // a get reply holds the private key
   c.out_sent = 0;
   return true;
 }
@@ -209,21 +209,21 @@ bool Server::flush(Client& c, uint64_t now_ns) {
 // never become one. Leaves `out` empty when there is nothing to say yet.
 void Server::answer(Client& c, Backend& backend, std::string* message) {
   const size_t first_line = c.in.find('\n');
-  if (first_line != std::string::npos) {
+  if (first_line != SecretString::npos) {
     const std::string_view op(c.in.data(), first_line);
     if (op != "get=1" && op != "set=1") {
       // Not the protocol: say so and hang up rather than wait for a blank
       // line that may never come.
-      c.out = format_errno(EINVAL);
+      c.out = secret_copy(format_errno(EINVAL));
       c.closing = true;
       note(message, "a client sent neither get=1 nor set=1; disconnected");
       return;
     }
   }
   const size_t end = c.in.find("\n\n");
-  if (end == std::string::npos || end + 2 > options_.max_request) {
+  if (end == SecretString::npos || end + 2 > options_.max_request) {
     if (c.in.size() > options_.max_request) {
-      c.out = format_errno(EMSGSIZE);
+      c.out = secret_copy(format_errno(EMSGSIZE));
       c.closing = true;
       note(message,
            "a request exceeded " + std::to_string(options_.max_request) + " bytes; disconnected");

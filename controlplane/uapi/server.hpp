@@ -59,8 +59,10 @@ class Server {
  private:
   struct Client {
     int fd = -1;
-    std::string in;   // bytes received, not yet answered
-    std::string out;  // reply bytes not yet written (wiped once sent: may hold keys)
+    // Both may hold keys in hex (a set's, a get reply's): every block they
+    // release is wiped, `out` once sent.
+    SecretString in;   // bytes received, not yet answered; never inline (reserved)
+    SecretString out;  // reply bytes not yet written
     size_t out_sent = 0;
     uint64_t last_activity_ns = 0;
     bool closing = false;  // close once `out` is written

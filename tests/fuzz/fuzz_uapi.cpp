@@ -45,10 +45,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   Backend backend;
   std::string message;
-  const std::string reply = uapi::handle_request(text, backend, &message);
+  const uapi::SecretString reply = uapi::handle_request(text, backend, &message);
   // Every reply ends in an errno line and the blank line.
   if (reply.size() < 9 || reply.compare(reply.size() - 2, 2, "\n\n") != 0 ||
-      reply.rfind("errno=") == std::string::npos)
+      reply.rfind("errno=") == uapi::SecretString::npos)
     __builtin_trap();
   return 0;
 }

@@ -14,6 +14,10 @@
 namespace wirespeed::controlplane::uapi {
 namespace {
 
+std::string plain(const SecretString& text) {
+  return std::string(text.begin(), text.end());
+}
+
 // 32 bytes b, b+1, ... as 64 lower-case hex digits.
 std::string key_hex(uint8_t b) {
   static const char* digits = "0123456789abcdef";
@@ -331,25 +335,25 @@ TEST(UapiFormat, GetReplyIsByteExact) {
       "last_handshake_time_sec=0\nlast_handshake_time_nsec=0\n"
       "tx_bytes=0\nrx_bytes=0\npersistent_keepalive_interval=0\n"
       "errno=0\n\n";
-  EXPECT_EQ(format_get(info), want);
+  EXPECT_EQ(plain(format_get(info)), want);
 }
 
 TEST(UapiFormat, NoPrivateKeyNoPortNoPeers) {
   DeviceInfo info;
-  EXPECT_EQ(format_get(info), "errno=0\n\n");
+  EXPECT_EQ(plain(format_get(info)), "errno=0\n\n");
   EXPECT_EQ(format_errno(22), "errno=-22\n\n");
 }
 
 TEST(UapiHandle, MalformedNeverReachesTheBackend) {
   FakeBackend backend;
   std::string message;
-  EXPECT_EQ(handle_request("set=1\nlisten_port=0\n\n", backend, &message), "errno=-22\n\n");
+  EXPECT_EQ(plain(handle_request("set=1\nlisten_port=0\n\n", backend, &message)), "errno=-22\n\n");
   EXPECT_EQ(backend.sets, 0);
   EXPECT_FALSE(message.empty());
   // A peer change that parses up to a bad last line: nothing applied.
-  EXPECT_EQ(handle_request("set=1\npublic_key=" + key_hex(2) + "\nallowed_ip=10.0.0.0/8\n" +
-                               "allowed_ip=bogus\n\n",
-                           backend, nullptr),
+  EXPECT_EQ(plain(handle_request("set=1\npublic_key=" + key_hex(2) + "\nallowed_ip=10.0.0.0/8\n" +
+                                     "allowed_ip=bogus\n\n",
+                                 backend, nullptr)),
             "errno=-22\n\n");
   EXPECT_EQ(backend.sets, 0);
 }
@@ -357,15 +361,16 @@ TEST(UapiHandle, MalformedNeverReachesTheBackend) {
 TEST(UapiHandle, GetAndSetReachTheBackend) {
   FakeBackend backend;
   std::string message;
-  EXPECT_EQ(handle_request("get=1\n\n", backend, &message), "listen_port=51820\nerrno=0\n\n");
+  EXPECT_EQ(plain(handle_request("get=1\n\n", backend, &message)),
+            "listen_port=51820\nerrno=0\n\n");
   EXPECT_EQ(backend.gets, 1);
-  EXPECT_EQ(handle_request("set=1\npublic_key=" + key_hex(2) + "\n\n", backend, &message),
+  EXPECT_EQ(plain(handle_request("set=1\npublic_key=" + key_hex(2) + "\n\n", backend, &message)),
             "errno=0\n\n");
   EXPECT_EQ(backend.sets, 1);
   EXPECT_EQ(backend.last_peers, 1u);
   EXPECT_TRUE(message.empty()) << message;
   backend.set_result = ENOSPC;
-  EXPECT_EQ(handle_request("set=1\n\n", backend, &message), "errno=-28\n\n");
+  EXPECT_EQ(plain(handle_request("set=1\n\n", backend, &message)), "errno=-28\n\n");
   EXPECT_NE(message.find("set refused"), std::string::npos) << message;
 }
 
