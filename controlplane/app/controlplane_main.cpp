@@ -52,9 +52,15 @@ std::atomic<bool> g_stop{false};
 std::atomic<bool> g_rekey{false};
 std::atomic<bool> g_reload{false};
 
-void on_stop(int) { g_stop.store(true); }
-void on_rekey(int) { g_rekey.store(true); }
-void on_reload(int) { g_reload.store(true); }
+void on_stop(int) {
+  g_stop.store(true);
+}
+void on_rekey(int) {
+  g_rekey.store(true);
+}
+void on_reload(int) {
+  g_reload.store(true);
+}
 
 // Long enough for a dataplane that systemd starts at the same time to open
 // its ports (a second or two; the dataplane unit's own probe allows 60 s).
@@ -149,7 +155,8 @@ int main(int argc, char** argv) {
   {
     auto state = dataplane::shm::SharedState::attach();
     if (!state) {
-      std::fprintf(stderr, "wirespeed-controlplane: refusing to start: %s\n", state.error().context);
+      std::fprintf(stderr, "wirespeed-controlplane: refusing to start: %s\n",
+                   state.error().context);
       rte_eal_cleanup();
       return 1;
     }
@@ -168,12 +175,20 @@ int main(int argc, char** argv) {
       rte_eal_cleanup();
       return 1;
     }
+    // Keys in the heap stay out of swap. After EAL has reserved its address
+    // space: without CAP_IPC_LOCK this fails here, with a warning, instead
+    // of making EAL's reservations fail against RLIMIT_MEMLOCK later.
+    if (auto locked = lock_memory(); !locked) {
+      std::fprintf(stderr, "wirespeed-controlplane: warning: %s: %s; keys may reach swap\n",
+                   locked.error().context, std::strerror(locked.error().sys_errno));
+    }
     const size_t configured = cfg.peers.size();
     auto agent = controlplane::app::Agent::create(std::move(*loaded.config), *state);
     if (!agent) {
       const Error& e = agent.error();
       std::fprintf(stderr, "wirespeed-controlplane: %s%s%s\n", e.context,
-                   e.sys_errno != 0 ? ": " : "", e.sys_errno != 0 ? std::strerror(e.sys_errno) : "");
+                   e.sys_errno != 0 ? ": " : "",
+                   e.sys_errno != 0 ? std::strerror(e.sys_errno) : "");
       rte_eal_cleanup();
       return 1;
     }

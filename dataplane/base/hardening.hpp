@@ -21,6 +21,15 @@ namespace wirespeed {
 // against root. Errc::kSystem with errno if either call fails.
 Result<void> disable_core_dumps() noexcept;
 
+// Keeps this process's memory out of swap: mlockall(MCL_CURRENT |
+// MCL_FUTURE | MCL_ONFAULT). On-fault, so a page is locked when first
+// touched: the huge address ranges EAL reserves and never touches cost
+// nothing. For the control plane, whose ordinary heap holds the private key,
+// PSKs and handshake state (the dataplane's keys are in hugepages, which are
+// never swapped). Errc::kSystem with errno when refused (no CAP_IPC_LOCK and
+// a small RLIMIT_MEMLOCK): callers warn and run on.
+Result<void> lock_memory() noexcept;
+
 // Zeroes n bytes at p in a way the compiler may not elide even when the
 // memory is never read again (explicit_bzero). For key material leaving
 // shared memory or the stack.

@@ -20,12 +20,14 @@
 // Also: the UAPI socket is 0600 root, DPDK's runtime directory and hugepage
 // files give group and others nothing, and both processes run with a core
 // size limit of 0 (/proc/PID/limits; PR_SET_DUMPABLE is covered by
-// hardening_test, since no /proc file shows it).
+// hardening_test, since no /proc file shows it); the control plane's memory
+// is locked (Locked in /proc/PID/smaps_rollup).
 #include <dirent.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -326,6 +328,15 @@ TEST_F(SecurityLab, PermissionsAndNoCoreDumps) {
     EXPECT_EQ(soft, "0") << name << ": " << core;
     EXPECT_EQ(hard, "0") << name << ": " << core;
   }
+  // The control plane's heap (private key, PSKs, handshake state) is locked
+  // out of swap as it is touched: smaps_rollup's Locked counts those pages.
+  const std::string rollup =
+      read_text("/proc/" + std::to_string(pid("controlplane")) + "/smaps_rollup");
+  const size_t at = rollup.find("\nLocked:");
+  ASSERT_NE(at, std::string::npos) << rollup;
+  const long locked_kib = std::strtol(rollup.c_str() + at + 8, nullptr, 10);
+  std::cout << "security: controlplane resident locked " << locked_kib << " kB" << std::endl;
+  EXPECT_GT(locked_kib, 1024) << rollup;
 }
 
 TEST_F(SecurityLab, NoSecretInLogsShowsEndpointsOrFreedSharedMemory) {

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 namespace wirespeed {
@@ -58,6 +60,50 @@ TEST(Hardening, DisableCoreDumpsClearsDumpableAndTheCoreLimit) {
   EXPECT_EQ(r.dumpable_after, 0);
   EXPECT_EQ(r.core_soft, 0u);
   EXPECT_EQ(r.core_hard, 0u);
+}
+
+// Resident locked memory ("Locked:" of /proc/self/smaps_rollup), in KiB; -1
+// if absent. (VmLck in status counts whole locked mappings, touched or not.)
+long locked_kib() {
+  FILE* f = std::fopen("/proc/self/smaps_rollup", "r");
+  if (f == nullptr) return -1;
+  char line[256];
+  long kib = -1;
+  while (std::fgets(line, sizeof(line), f) != nullptr) {
+    if (std::sscanf(line, "Locked: %ld kB", &kib) == 1) break;
+  }
+  std::fclose(f);
+  return kib;
+}
+
+// lock_memory() too changes the process for good: a child locks, then
+// touches 8 MiB of new heap, which must count as locked.
+TEST(Hardening, LockMemoryLocksTheHeapAsItIsTouched) {
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    long r[4] = {locked_kib(), 0, 0, 0};
+    r[1] = lock_memory().ok() ? 1 : 0;
+    r[2] = locked_kib();
+    constexpr size_t kBytes = 8u << 20;
+    auto* p = static_cast<volatile uint8_t*>(std::malloc(kBytes));
+    for (size_t i = 0; p != nullptr && i < kBytes; i += 4096) p[i] = 1;
+    r[3] = locked_kib();
+    std::free(const_cast<uint8_t*>(p));
+    const ssize_t n = write(fds[1], r, sizeof(r));
+    _exit(n == static_cast<ssize_t>(sizeof(r)) ? 0 : 1);
+  }
+  close(fds[1]);
+  long r[4] = {-1, -1, -1, -1};
+  EXPECT_EQ(read(fds[0], r, sizeof(r)), static_cast<ssize_t>(sizeof(r)));
+  close(fds[0]);
+  int status = 0;
+  EXPECT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_EQ(r[0], 0) << "the control: nothing is locked before";
+  EXPECT_EQ(r[1], 1) << "mlockall refused (the tests run as root, with CAP_IPC_LOCK)";
+  EXPECT_GE(r[3] - r[2], 8L * 1024) << "KiB locked before touching " << r[2] << ", after " << r[3];
 }
 
 TEST(Hardening, SecureWipeZeroesEveryByte) {
