@@ -68,9 +68,9 @@ class Secret {
   std::array<uint8_t, N> bytes_;
 };
 
-// An allocator that wipes every block before it frees it, so that text
-// which may hold keys (UAPI requests and get replies, in hex) leaves no copy
-// behind when its string grows, shrinks or dies.
+// An allocator that wipes every block before it frees it, so that a
+// container which may hold keys (UAPI text in hex, the device's Outbox of
+// keypair installs) leaves no copy behind when it grows, shrinks or dies.
 template <typename T>
 struct WipingAllocator {
   using value_type = T;

@@ -42,6 +42,7 @@
 
 #include "config/config.hpp"
 #include "controlplane/cookie/cookie.hpp"
+#include "controlplane/crypto/secret.hpp"
 #include "controlplane/noise/handshake.hpp"
 #include "controlplane/peers/index_table.hpp"
 #include "controlplane/ratelimit/ratelimiter.hpp"
@@ -53,21 +54,12 @@ namespace wirespeed::controlplane::device {
 
 using dataplane::wire::Nanos;
 
-// std::allocator that zeroes what it frees. An Outbox may hold keypair
-// installs: when it grows, the vector moves them and frees the old buffer,
-// which wipe_outbox() never sees.
-template <typename T>
-struct WipingAllocator : std::allocator<T> {
-  using value_type = T;
-  WipingAllocator() noexcept = default;
-  template <typename U>
-  WipingAllocator(const WipingAllocator<U>&) noexcept {}
-  void deallocate(T* p, size_t n) noexcept {
-    sodium_memzero(p, n * sizeof(T));
-    std::allocator<T>::deallocate(p, n);
-  }
-};
-using Outbox = std::vector<dataplane::shm::RingMessage, WipingAllocator<dataplane::shm::RingMessage>>;
+// An Outbox may hold keypair installs: when it grows, the vector moves them
+// and frees the old buffer, which wipe_outbox() never sees; its allocator
+// zeroes what it frees.
+using crypto::WipingAllocator;
+using Outbox =
+    std::vector<dataplane::shm::RingMessage, WipingAllocator<dataplane::shm::RingMessage>>;
 
 // Zeroes every message of `out` (keypair installs carry session keys), then
 // empties it. The glue calls it after enqueueing.
