@@ -249,6 +249,7 @@ void Device::request_handshake(Peer& peer, Nanos now, Outbox& out, const char* w
 }
 
 void Device::tick(Nanos now, Outbox& out) {
+  deadlines_changed();
   for (auto& peer : peers_) {
     if (!peer) continue;
     // A timer's initiation is a retry (the retransmit timer counted it) or
@@ -259,6 +260,14 @@ void Device::tick(Nanos now, Outbox& out) {
 }
 
 Nanos Device::next_deadline() const {
+  if (deadline_stale_) {
+    next_deadline_ = scan_deadlines();
+    deadline_stale_ = false;
+  }
+  return next_deadline_;
+}
+
+Nanos Device::scan_deadlines() const {
   Nanos earliest = timers::kNever;
   for (const auto& peer : peers_) {
     if (peer) earliest = std::min(earliest, peer->timers.next_deadline());
@@ -267,6 +276,7 @@ Nanos Device::next_deadline() const {
 }
 
 void Device::force_rekey(uint32_t peer, Nanos now, Outbox& out) {
+  deadlines_changed();
   Peer* p = live(peer);
   if (p == nullptr) return;
   // Called for its side effects: attempts restart and the send is recorded
@@ -278,6 +288,7 @@ void Device::force_rekey(uint32_t peer, Nanos now, Outbox& out) {
 // --- Install and adopt --------------------------------------------------------
 
 void Device::install_peers(Nanos now, Outbox& out) {
+  deadlines_changed();
   for (auto& peer : peers_) {
     if (peer) install_peer(*peer, now, out);
   }
@@ -293,6 +304,7 @@ void Device::adopt_keypair(std::optional<KeypairRecord>& slot,
 }
 
 void Device::adopt(uint32_t peer, const AdoptedPeer& state, Nanos now) {
+  deadlines_changed();
   if (!peer_live(peer)) return;
   Peer& p = *peers_[peer];
   adopt_keypair(p.previous, state.previous);
@@ -331,6 +343,7 @@ void Device::adopt(uint32_t peer, const std::optional<AdoptedKeypair>& current, 
 // --- Events from the dataplane ----------------------------------------------
 
 void Device::on_event(const shm::RingMessage& event, Nanos now, Outbox& out) {
+  deadlines_changed();
   if (!peer_live(event.peer)) {
     count(DeviceDrop::kBadEvent);  // includes a removed peer's late events
     return;
@@ -375,6 +388,7 @@ void Device::on_event(const shm::RingMessage& event, Nanos now, Outbox& out) {
 // per-peer counters and the deltas stand for the packets (kernel call order,
 // timers.hpp: traversal, sent, data_sent / received, traversal, data_received).
 void Device::on_traffic(uint32_t peer, const PeerTraffic& t, Nanos now, Outbox& out) {
+  deadlines_changed();
   if (!peer_live(peer)) return;
   Peer& p = *peers_[peer];
   if (!p.traffic || t.rx_packets < p.traffic->rx_packets || t.tx_packets < p.traffic->tx_packets) {

@@ -261,8 +261,14 @@ class Device {
 
   // Fires every due timer of every peer.
   void tick(Nanos now, Outbox& out);
-  // Earliest pending timer deadline, timers::kNever when none.
+  // Earliest pending timer deadline, timers::kNever when none. The glue asks
+  // on every pass of its loop; the walk over every peer is only redone after
+  // a call that may have moved a timer (every public non-const member marks
+  // it), so an idle gateway of 10,000 peers does not walk them 2,000 times a
+  // second.
   Nanos next_deadline() const;
+  // The same, always by walking every peer (tests compare the two).
+  Nanos scan_deadlines() const;
 
   // Starts a handshake now, past the one-per-kRekeyTimeout rate limit (CLI,
   // tests). Restarts the attempt count.
@@ -422,6 +428,10 @@ class Device {
   std::unordered_set<uint32_t> reserved_indices_;
   peers::IndexTable indices_;
   std::vector<std::unique_ptr<Peer>> peers_;
+  // next_deadline()'s cache; stale after anything that may move a timer.
+  mutable Nanos next_deadline_ = timers::kNever;
+  mutable bool deadline_stale_ = true;
+  void deadlines_changed() noexcept { deadline_stale_ = true; }
   std::map<crypto::PublicKey, uint32_t> by_public_key_;
   // Which peer holds each allowed IP (canonical): one owner per prefix.
   std::map<config::Prefix, uint32_t> prefix_owner_;

@@ -140,6 +140,7 @@ void Device::install_peer(Peer& peer, Nanos now, Outbox& out) {
 // --- Peers added and removed -------------------------------------------------
 
 Result<uint32_t> Device::add_peer(const config::PeerConfig& pc, Nanos now, Outbox& out) {
+  deadlines_changed();
   if (auto checked = check_peer(pc); !checked) return checked.error();
   // Lowest free slot first, so that slots stay dense and a re-added peer
   // does not wander to the end of the table.
@@ -162,6 +163,7 @@ Result<uint32_t> Device::add_peer(const config::PeerConfig& pc, Nanos now, Outbo
 }
 
 void Device::remove_peer(uint32_t slot, Nanos now, Outbox& out) {
+  deadlines_changed();
   Peer* p = live(slot);
   if (p == nullptr) return;
   // Reported while the peer is still there, so that the sink can name it.
@@ -187,6 +189,7 @@ void Device::remove_peer(uint32_t slot, Nanos now, Outbox& out) {
 // --- One field of a peer ---------------------------------------------------------
 
 void Device::set_endpoint(uint32_t slot, const config::Endpoint& endpoint, Nanos now, Outbox& out) {
+  deadlines_changed();
   Peer* p = live(slot);
   if (p == nullptr || !valid_endpoint(endpoint)) return;
   const shm::Endpoint e = detail::to_endpoint(endpoint);
@@ -204,6 +207,7 @@ void Device::set_endpoint(uint32_t slot, const config::Endpoint& endpoint, Nanos
 
 void Device::set_preshared_key(uint32_t slot, const std::optional<crypto::Key>& key,
                                Nanos /*now*/) {
+  deadlines_changed();
   Peer* p = live(slot);
   if (p == nullptr) return;
   const bool none = is_none(key);
@@ -222,6 +226,7 @@ void Device::set_preshared_key(uint32_t slot, const std::optional<crypto::Key>& 
 }
 
 void Device::set_persistent_keepalive(uint32_t slot, uint16_t seconds, Nanos now, Outbox& out) {
+  deadlines_changed();
   Peer* p = live(slot);
   if (p == nullptr || p->persistent_keepalive == seconds) return;
   p->persistent_keepalive = seconds;
@@ -233,6 +238,7 @@ void Device::set_persistent_keepalive(uint32_t slot, uint16_t seconds, Nanos now
 // that moves here from another peer is routed throughout.
 void Device::set_allowed_ips(uint32_t slot, const std::vector<config::Prefix>& prefixes, Nanos now,
                              Outbox& out) {
+  deadlines_changed();
   Peer* p = live(slot);
   if (p == nullptr) return;
   const std::vector<config::Prefix> wanted = canonical_set(prefixes);
@@ -260,6 +266,7 @@ void Device::set_allowed_ips(uint32_t slot, const std::vector<config::Prefix>& p
 
 void Device::add_allowed_ips(uint32_t slot, const std::vector<config::Prefix>& prefixes, Nanos now,
                              Outbox& out) {
+  deadlines_changed();
   Peer* p = live(slot);
   if (p == nullptr) return;
   bool changed = false;
@@ -288,6 +295,7 @@ void Device::set_name(Peer& peer, const std::string& name) {
 // keypairs, so receiving stops too — the peer's next initiation, or our
 // next staged packet, makes a session under the new identity.
 void Device::set_private_key(const crypto::PrivateKey& key, Nanos now, Outbox& out) {
+  deadlines_changed();
   if (key.equals(identity_.private_key)) return;
   if (auto same = find_peer(crypto::public_key(key))) remove_peer(*same, now, out);
 
@@ -320,6 +328,7 @@ void Device::set_private_key(const crypto::PrivateKey& key, Nanos now, Outbox& o
 // unrouted between the two commands (the applier applies route changes a
 // poll at a time, so usually not even then).
 void Device::sync(const config::Config& cfg, Nanos now, Outbox& out) {
+  deadlines_changed();
   set_private_key(cfg.private_key, now, out);
 
   std::set<crypto::PublicKey> wanted;

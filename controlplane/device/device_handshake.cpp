@@ -19,6 +19,7 @@ using detail::push_transmit;
 
 void Device::on_handshake_datagram(std::span<const uint8_t> datagram, const shm::Endpoint& from,
                                    bool under_load, Nanos now, Outbox& out) {
+  deadlines_changed();
   if (!detail::valid_family(from)) {
     count(DeviceDrop::kMalformed);  // a glue bug, but never a crash
     return;

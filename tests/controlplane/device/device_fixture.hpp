@@ -4,8 +4,6 @@
 // (timers, adoption, index release).
 #pragma once
 
-#include "controlplane/device/device.hpp"
-
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -16,6 +14,7 @@
 #include <vector>
 
 #include "controlplane/crypto/aead.hpp"
+#include "controlplane/device/device.hpp"
 #include "dataplane/wire/messages.hpp"
 
 namespace wirespeed::controlplane::device::test {
@@ -168,9 +167,21 @@ class DeviceTest : public ::testing::Test {
     return nullptr;
   }
 
+  // Device::next_deadline() caches its walk over the peers; after whatever
+  // the test just did, the cache must agree with a fresh walk. Asked after
+  // every step, as the glue asks on every pass, so a call that moves a timer
+  // without marking the cache stale shows here.
+  static void expect_deadline_current(const Host& h) {
+    if (h.dev) {
+      EXPECT_EQ(h.dev->next_deadline(), h.dev->scan_deadlines())
+          << "next_deadline() kept a cached deadline after a timer moved";
+    }
+  }
+
   // Moves `src.out` into its log, mirrors endpoint commands and delivers the
   // datagrams (unless the network is down).
   void flush(Host& src) {
+    expect_deadline_current(src);
     Outbox batch;
     batch.swap(src.out);
     for (const auto& m : batch) {
@@ -188,6 +199,7 @@ class DeviceTest : public ::testing::Test {
         if (to == nullptr || !network_up_) continue;
         to->dev->on_handshake_datagram(std::span<const uint8_t>(t.payload, t.payload_len),
                                        src.endpoint, to->under_load, clock_.now, to->out);
+        expect_deadline_current(*to);
       }
     }
     wipe_outbox(batch);
