@@ -12,6 +12,7 @@
 #include "controlplane/app/status.hpp"
 #include "dataplane/app/gateway_config.hpp"
 #include "dataplane/net/frame.hpp"
+#include "dataplane/tables/neighbours.hpp"
 
 namespace wirespeed::controlplane::app {
 
@@ -46,6 +47,10 @@ constexpr unsigned kPuntBudget = 256;
 // come from peers' endpoints and the gateway, a bounded set; past this many
 // the stale ones are forgotten first, and new ones wait for room.
 constexpr size_t kResolvingMax = 1024;
+// A port's neighbour table never forgets an entry, and any host on the link
+// can send ARP/ND from forged sources: what we did not ask about is only
+// learnt while the table is less than half full (Agent::learn).
+constexpr uint32_t kUnaskedNeighboursMax = shm::kNeighbourSlots / 2;
 constexpr size_t kOutboxKeep = 256;  // messages the outbox keeps room for between bursts
 
 net::IpAddr endpoint_ip(const shm::Endpoint& e) {
@@ -161,6 +166,9 @@ bool Agent::poll(uint64_t now_ns, const char** why) {
             now_ns, beat, [pid] { return sample_thread(pid, pid); }, why)) {
       return false;
     }
+    for (unsigned p = 0; p < shm::kPortCount; ++p) {
+      neighbours_used_[p] = dataplane::tables::neighbour_count(zone.neighbours[p]);
+    }
     if (heartbeat_.starvation_began()) {
       log(LogLevel::kWarning,
           "the dataplane's main lcore has not run its loop for %llu ms and is waiting for a CPU; "
@@ -235,10 +243,7 @@ void Agent::handle_punt(const shm::RingMessage& msg, bool under_load, uint64_t n
   }
   PortState& ps = ports_[port];
   const net::LocalAddresses local{ps.mac, ps.addresses, true};
-  if (const auto learnt = net::learn_neighbor(frame, v, local)) {
-    set_neighbour(port, learnt->ip, learnt->mac);
-    resolving_[port].erase(learnt->ip);
-  }
+  if (const auto learnt = net::learn_neighbor(frame, v, local)) learn(port, *learnt);
   uint8_t reply[shm::kRingBodyMax];
   transmit_frame(port, reply, net::answer(frame, v, local, reply), now_ns);
 }
@@ -412,6 +417,27 @@ void Agent::resolve(unsigned port, const net::IpAddr& ip, uint64_t now_ns) {
                                     : net::build_neighbor_solicitation(frame, ps.mac, *source, ip);
   transmit_frame(port, frame, len, now_ns);
   ++counters_.neighbour_requests;
+}
+
+// A neighbour's MAC from ARP/ND. Always learnt when we asked for it (a next
+// hop the dataplane missed) or already know the address (a new MAC for it).
+// A host that only asked for us is learnt too, as RFC 826 and Linux do, since
+// it will likely talk to us next, but only while the port's table is under
+// half full: forged sources may take half of it, never the slots the next
+// hops we need come to.
+void Agent::learn(unsigned port, const net::Neighbor& n) {
+  const bool asked = resolving_[port].erase(n.ip) > 0;
+  const bool known = dataplane::tables::neighbour_lookup(state_.zone().neighbours[port],
+                                                         n.ip.family, n.ip.bytes.data())
+                         .has_value();
+  if (!asked && !known) {
+    if (neighbours_used_[port] >= kUnaskedNeighboursMax) {
+      ++counters_.neighbours_not_learnt;
+      return;
+    }
+    ++neighbours_used_[port];  // until the next count, which sees it applied
+  }
+  set_neighbour(port, n.ip, n.mac);
 }
 
 void Agent::set_neighbour(unsigned port, const net::IpAddr& ip, const net::MacAddress& mac) {

@@ -85,6 +85,7 @@ class Agent final : public uapi::Backend {
   void poll_traffic(uint64_t now_ns);
   void resolve(unsigned port, const dataplane::net::IpAddr& ip, uint64_t now_ns);
   void transmit_frame(unsigned port, const uint8_t* frame, size_t len, uint64_t now_ns);
+  void learn(unsigned port, const dataplane::net::Neighbor& n);
   void set_neighbour(unsigned port, const dataplane::net::IpAddr& ip,
                      const dataplane::net::MacAddress& mac);
   // The next hop towards an endpoint: itself when on-link, else the gateway.
@@ -115,13 +116,16 @@ class Agent final : public uapi::Backend {
   device::Outbox outbox_;
   std::deque<dataplane::shm::RingMessage> backlog_;  // commands the ring had no room for
   std::unordered_map<dataplane::net::IpAddr, uint64_t, dataplane::net::IpAddrHash> resolving_[2];
+  // Entries in use in each port's neighbour table: counted every
+  // kLivenessInterval, plus what learn() added since (its budget).
+  uint32_t neighbours_used_[dataplane::shm::kPortCount] = {};
   ratelimit::UnderLoad under_load_;  // punt ring depth, with the kernel's one-second hold
-  AgentCounters counters_;            // published to --show with the Device's stats
+  AgentCounters counters_;           // published to --show with the Device's stats
   uint64_t next_traffic_poll_ns_ = 0;
   uint64_t next_resolve_ns_ = 0;
   uint64_t next_liveness_ns_ = 0;  // poll(): is the dataplane still there?
-  HeartbeatJudge heartbeat_;        // poll(): is its main lcore hung, or only starved?
-  uint16_t listen_port_ = 0;  // current: the config's until UAPI or reload changes it
+  HeartbeatJudge heartbeat_;       // poll(): is its main lcore hung, or only starved?
+  uint16_t listen_port_ = 0;       // current: the config's until UAPI or reload changes it
   std::unique_ptr<uapi::Server> uapi_;
   std::unique_ptr<MetricsServer> metrics_;
   BusyTracker busy_;

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/tables/neighbours.hpp"
+
 namespace wirespeed::controlplane::app {
 
 namespace shm = dataplane::shm;
@@ -38,6 +40,7 @@ void for_each_controlplane_counter(const device::DeviceStats& d, const AgentCoun
   fn("commands_dropped", a.commands_dropped);
   fn("neighbour_requests", a.neighbour_requests);
   fn("neighbour_requests_suppressed", a.neighbour_requests_suppressed);
+  fn("neighbours_not_learnt", a.neighbours_not_learnt);
   static const std::vector<std::string> drop_names = [] {
     std::vector<std::string> names;
     for (unsigned i = 0; i < device::kDeviceDropCount; ++i) {
@@ -49,8 +52,8 @@ void for_each_controlplane_counter(const device::DeviceStats& d, const AgentCoun
   for (unsigned i = 0; i < device::kDeviceDropCount; ++i) fn(drop_names[i].c_str(), d.drops[i]);
 }
 
-// The 14 named above and one per Device drop must fit the shared block.
-static_assert(14 + device::kDeviceDropCount <= shm::kControlplaneCounterSlots);
+// The 15 named above and one per Device drop must fit the shared block.
+static_assert(15 + device::kDeviceDropCount <= shm::kControlplaneCounterSlots);
 
 }  // namespace
 
@@ -66,9 +69,11 @@ void print_status(std::FILE* out, const config::Config& cfg, const shm::StateZon
                   uint64_t now_ns) {
   const shm::StateHeader& h = zone.header;
   const crypto::PublicKey pub = crypto::public_key(cfg.private_key);
-  std::fprintf(out, "interface %s listen_port %u public_key %s dataplane_pid %u controlplane_pid %u workers %u\n",
-               cfg.name.c_str(), h.listen_port.load(), key_base64(pub.data()).c_str(), h.dataplane_pid,
-               h.controlplane_pid.load(), h.worker_count);
+  std::fprintf(
+      out,
+      "interface %s listen_port %u public_key %s dataplane_pid %u controlplane_pid %u workers %u\n",
+      cfg.name.c_str(), h.listen_port.load(), key_base64(pub.data()).c_str(), h.dataplane_pid,
+      h.controlplane_pid.load(), h.worker_count);
   const unsigned rows = std::min<unsigned>(h.worker_count + 1, shm::kCounterRows);
   for (uint32_t i = 0; i < shm::kMaxPeers; ++i) {
     const shm::PeerSlot& p = zone.peers[i];
@@ -110,16 +115,15 @@ void print_status(std::FILE* out, const config::Config& cfg, const shm::StateZon
   std::fprintf(out, "counter decrypted %lu\ncounter encrypted %lu\ncounter punted %lu\n", decrypted,
                encrypted, punted);
   std::fprintf(out, "counter staged %lu\ncounter keepalives_received %lu\n", staged, keepalives);
-  std::fprintf(out, "counter outer_rx_packets %lu\ncounter outer_tx_packets %lu\n", port_rx[0], port_tx[0]);
-  std::fprintf(out, "counter inner_rx_packets %lu\ncounter inner_tx_packets %lu\n", port_rx[1], port_tx[1]);
+  std::fprintf(out, "counter outer_rx_packets %lu\ncounter outer_tx_packets %lu\n", port_rx[0],
+               port_tx[0]);
+  std::fprintf(out, "counter inner_rx_packets %lu\ncounter inner_tx_packets %lu\n", port_rx[1],
+               port_tx[1]);
   // Neighbour entries in use per port: the table never forgets one, so what
   // fills it (e.g. answering forged sources) shows here.
   for (unsigned p = 0; p < shm::kPortCount; ++p) {
-    unsigned used = 0;
-    for (const shm::NeighbourEntry& e : zone.neighbours[p]) {
-      used += e.used.load(std::memory_order_acquire) != 0 ? 1 : 0;
-    }
-    std::fprintf(out, "counter %s_neighbours %u\n", p == 0 ? "outer" : "inner", used);
+    std::fprintf(out, "counter %s_neighbours %u\n", p == 0 ? "outer" : "inner",
+                 dataplane::tables::neighbour_count(zone.neighbours[p]));
   }
   unsigned slot = 0;
   for_each_controlplane_counter({}, {}, [&](const char* name, uint64_t) {
@@ -128,7 +132,8 @@ void print_status(std::FILE* out, const config::Config& cfg, const shm::StateZon
     }
   });
   for (unsigned d = 0; d < shm::kDropReasonCount; ++d) {
-    std::fprintf(out, "drop %s %lu\n", shm::drop_reason_name(static_cast<shm::DropReason>(d)), drops[d]);
+    std::fprintf(out, "drop %s %lu\n", shm::drop_reason_name(static_cast<shm::DropReason>(d)),
+                 drops[d]);
   }
 }
 

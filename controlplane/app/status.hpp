@@ -34,6 +34,9 @@ struct AgentCounters {
   uint64_t commands_dropped = 0;               // commands lost to a full backlog (should stay 0)
   uint64_t neighbour_requests = 0;             // ARP/ND requests sent
   uint64_t neighbour_requests_suppressed = 0;  // not sent: too many pending already
+  // ARP/ND from a sender we did not ask about, not learnt: its port's table
+  // was half full (Agent::learn).
+  uint64_t neighbours_not_learnt = 0;
 };
 
 // Writes the control plane's counters into the shared block read by

@@ -55,6 +55,16 @@ inline void word_to_mac(uint64_t w, uint8_t mac[6]) noexcept {
   for (unsigned i = 0; i < 6; ++i) mac[i] = static_cast<uint8_t>(w >> (8 * i));
 }
 
+// Entries in use (readers: the control plane's views and its learning
+// budget). A walk of every slot: not for the data path.
+inline uint32_t neighbour_count(const shm::NeighbourEntry* table) noexcept {
+  uint32_t used = 0;
+  for (uint32_t i = 0; i < shm::kNeighbourSlots; ++i) {
+    used += table[i].used.load(std::memory_order_acquire) != 0 ? 1 : 0;
+  }
+  return used;
+}
+
 // Main lcore only. False when the table is full.
 inline bool neighbour_set(shm::NeighbourEntry* table, uint8_t family, const uint8_t addr[16],
                           const uint8_t mac[6]) noexcept {

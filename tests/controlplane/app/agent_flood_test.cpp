@@ -24,7 +24,9 @@
 #include "controlplane/app/status.hpp"
 #include "dataplane/base/clock.hpp"
 #include "dataplane/net/frame.hpp"
+#include "dataplane/net/responder.hpp"
 #include "dataplane/shm/state.hpp"
+#include "dataplane/tables/neighbours.hpp"
 #include "tests/support/hex.hpp"
 #include "tests/support/shared_state_env.hpp"
 #include "tests/tools/junk_initiation.hpp"
@@ -241,6 +243,124 @@ TEST_F(AgentFloodTest, CookieFramesAreDroppedNotQueuedWhenTheCommandRingIsFull) 
   EXPECT_EQ(counter(text, "punt_frames_dropped"), 200u) << text;
   EXPECT_EQ(counter(text, "commands_dropped"), 0u) << text;
   EXPECT_EQ(counter(text, "cookie_replies_sent"), 200u) << text;
+}
+
+// ARP requests for the gateway's inner address from `count` forged senders
+// 10.8.(1 + i / 250).(1 + i % 250), each with a MAC of its own, on the punt
+// ring; then polls and drains. Neighbour sets are applied to the zone's
+// table as the dataplane would; returns how many there were.
+class AgentNeighbourTest : public AgentFloodTest {
+ protected:
+  void SetUp() override {
+    clear_neighbours();
+    AgentFloodTest::SetUp();
+  }
+  void TearDown() override {
+    AgentFloodTest::TearDown();
+    clear_neighbours();
+  }
+  static void clear_neighbours() {
+    for (auto& table : EalEnvironment::state().zone().neighbours) {
+      for (shm::NeighbourEntry& e : table) {
+        e.used.store(0);
+        e.mac.store(0);
+      }
+    }
+  }
+  static shm::NeighbourEntry* inner_table() {
+    return EalEnvironment::state().zone().neighbours[static_cast<unsigned>(shm::PortRole::kInner)];
+  }
+  static net::MacAddress mac_of(unsigned i) {
+    return net::MacAddress{
+        {0x02, 0xaa, 0, 0, static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i)}};
+  }
+  static net::IpAddr forged(unsigned i) {
+    return net::IpAddr::v4(10, 8, static_cast<uint8_t>(1 + i / 250),
+                           static_cast<uint8_t>(1 + i % 250));
+  }
+  // An ARP request "who-has 10.8.0.1 tell ip" from mac, punted from the inner port.
+  static void punt_arp(const net::IpAddr& ip, const net::MacAddress& mac) {
+    shm::RingMessage m{};
+    m.kind = shm::MessageKind::kPuntFrame;
+    m.port = static_cast<uint8_t>(shm::PortRole::kInner);
+    m.length = static_cast<uint16_t>(net::build_arp_request(
+        std::span<uint8_t>(m.body, sizeof(m.body)), mac, ip, net::IpAddr::v4(10, 8, 0, 1)));
+    ASSERT_GT(m.length, 0u);
+    ASSERT_TRUE(shm::ring_put(EalEnvironment::state().punt(), m));
+  }
+  struct Applied {
+    unsigned neighbour_sets = 0;
+    unsigned frames = 0;
+  };
+  Applied poll_and_apply() {
+    Applied a;
+    EXPECT_TRUE(poll());
+    for (const shm::RingMessage& m : drain()) {
+      if (m.kind == shm::MessageKind::kCmdTransmitFrame) ++a.frames;
+      if (m.kind != shm::MessageKind::kCmdNeighbourSet) continue;
+      ++a.neighbour_sets;
+      shm::CmdNeighbourSet b;
+      std::memcpy(&b, m.body, sizeof(b));
+      EXPECT_TRUE(dataplane::tables::neighbour_set(
+          EalEnvironment::state().zone().neighbours[m.port], b.family, b.addr, b.mac));
+    }
+    return a;
+  }
+  static std::optional<uint64_t> inner_mac(const net::IpAddr& ip) {
+    return dataplane::tables::neighbour_lookup(inner_table(), ip.family, ip.bytes.data());
+  }
+};
+
+// The neighbour table never forgets an entry. A LAN host asking for the
+// gateway is learnt (it will talk to us next), but 1000 forged senders take
+// at most half the table: every one is answered, 488 are counted as not
+// learnt, and an address the gateway asks for, or one it knows, is still
+// learnt afterwards.
+TEST_F(AgentNeighbourTest, ForgedArpSendersTakeAtMostHalfTheNeighbourTable) {
+  constexpr unsigned kForged = 1000;
+  constexpr unsigned kBatch = 100;
+  Applied total;
+  for (unsigned i = 0; i < kForged; i += kBatch) {
+    for (unsigned j = i; j < i + kBatch; ++j) punt_arp(forged(j), mac_of(j));
+    const Applied a = poll_and_apply();
+    total.neighbour_sets += a.neighbour_sets;
+    total.frames += a.frames;
+  }
+  EXPECT_EQ(total.frames, kForged) << "every request is answered";
+  EXPECT_EQ(total.neighbour_sets, shm::kNeighbourSlots / 2);
+  EXPECT_EQ(dataplane::tables::neighbour_count(inner_table()), shm::kNeighbourSlots / 2);
+  EXPECT_TRUE(inner_mac(forged(0)).has_value()) << "the first senders are learnt";
+  EXPECT_FALSE(inner_mac(forged(kForged - 1)).has_value());
+
+  // A next hop the dataplane missed: asked for, then learnt from its answer.
+  const net::IpAddr wanted = net::IpAddr::v4(10, 8, 0, 200);
+  shm::RingMessage miss{};
+  miss.kind = shm::MessageKind::kEventNeighbourMiss;
+  miss.port = static_cast<uint8_t>(shm::PortRole::kInner);
+  miss.peer = shm::kNoPeer;
+  shm::EventNeighbour body{};
+  body.family = 4;
+  std::memcpy(body.addr, wanted.bytes.data(), 16);
+  std::memcpy(miss.body, &body, sizeof(body));
+  miss.length = sizeof(body);
+  ASSERT_TRUE(shm::ring_put(EalEnvironment::state().events(), miss));
+  const Applied asked = poll_and_apply();
+  EXPECT_EQ(asked.frames, 1u) << "one ARP request for 10.8.0.200";
+  EXPECT_EQ(asked.neighbour_sets, 0u);
+  punt_arp(wanted, mac_of(5000));
+  EXPECT_EQ(poll_and_apply().neighbour_sets, 1u);
+  EXPECT_EQ(inner_mac(wanted), dataplane::tables::mac_to_word(mac_of(5000).bytes.data()));
+
+  // A known neighbour with a new MAC is learnt again; a forged newcomer is not.
+  punt_arp(forged(0), mac_of(6000));
+  punt_arp(forged(kForged - 1), mac_of(6001));
+  EXPECT_EQ(poll_and_apply().neighbour_sets, 1u);
+  EXPECT_EQ(inner_mac(forged(0)), dataplane::tables::mac_to_word(mac_of(6000).bytes.data()));
+  EXPECT_FALSE(inner_mac(forged(kForged - 1)).has_value());
+
+  const std::string text = status_text();
+  EXPECT_EQ(counter(text, "neighbours_not_learnt"), kForged - shm::kNeighbourSlots / 2 + 1) << text;
+  EXPECT_EQ(counter(text, "inner_neighbours"), shm::kNeighbourSlots / 2 + 1) << text;
 }
 
 }  // namespace
