@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_ring.h>
 #include <unistd.h>
 
 #include <optional>
@@ -48,6 +49,14 @@ class SharedStateEnvironment : public ::testing::Environment {
   }
 
   static dataplane::shm::SharedState& state() { return *state_; }
+
+  // Everything on the command ring, oldest first; the ring is left empty.
+  static std::vector<dataplane::shm::RingMessage> drain_commands() {
+    std::vector<dataplane::shm::RingMessage> out;
+    dataplane::shm::RingMessage m;
+    while (rte_ring_dequeue_elem(state_->commands(), &m, sizeof(m)) == 0) out.push_back(m);
+    return out;
+  }
 
  private:
   std::string program_;

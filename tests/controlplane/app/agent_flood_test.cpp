@@ -29,6 +29,7 @@
 #include "dataplane/tables/neighbours.hpp"
 #include "tests/support/hex.hpp"
 #include "tests/support/shared_state_env.hpp"
+#include "tests/support/test_agent.hpp"
 #include "tests/tools/junk_initiation.hpp"
 
 namespace wirespeed::controlplane::app {
@@ -73,19 +74,8 @@ class AgentFloodTest : public ::testing::Test {
     const mode_t old = umask(077);
     std::ofstream(path) << yaml;
     umask(old);
-    config::LoadResult loaded = config::load_config(path);
-    ASSERT_TRUE(loaded.config) << loaded.error.to_string();
     cfg_text_path_ = path;
-    shm::StateZone& zone = EalEnvironment::state().zone();
-    zone.header.dataplane_pid = static_cast<uint32_t>(getpid());
-    zone.header.listen_port = kListenPort;
-    uapi::ServerOptions options;
-    options.directory = dir_;
-    auto agent = Agent::create(std::move(*loaded.config), EalEnvironment::state(), options);
-    ASSERT_TRUE(agent.ok()) << agent.error().context;
-    agent_ = std::move(*agent);
-    agent_->start(monotonic_ns());
-    drain();
+    test::start_agent(path, dir_, kListenPort, &agent_);
   }
   void TearDown() override {
     agent_.reset();
@@ -96,14 +86,7 @@ class AgentFloodTest : public ::testing::Test {
     std::system(("rm -rf " + dir_).c_str());
   }
 
-  std::vector<shm::RingMessage> drain() {
-    std::vector<shm::RingMessage> out;
-    shm::RingMessage m;
-    while (rte_ring_dequeue_elem(EalEnvironment::state().commands(), &m, sizeof(m)) == 0) {
-      out.push_back(m);
-    }
-    return out;
-  }
+  static std::vector<shm::RingMessage> drain() { return EalEnvironment::drain_commands(); }
 
   // `count` junk initiations (right mac1) from 192.0.2.(10 + i):(2000 + i),
   // link-layer source kFloodMac, on the punt ring as the dataplane puts them.

@@ -24,6 +24,7 @@
 #include "dataplane/shm/state.hpp"
 #include "tests/support/hex.hpp"
 #include "tests/support/shared_state_env.hpp"
+#include "tests/support/test_agent.hpp"
 
 namespace wirespeed::controlplane::app {
 namespace {
@@ -68,18 +69,7 @@ class AgentUapiTest : public ::testing::Test {
     yaml_ = config_text(base64_of(priv.data()), base64_of(first_.data()));
     path_ = dir_ + "/agent.yaml";
     write_config(yaml_);
-    config::LoadResult loaded = config::load_config(path_);
-    ASSERT_TRUE(loaded.config) << loaded.error.to_string();
-    shm::StateZone& zone = EalEnvironment::state().zone();
-    zone.header.dataplane_pid = static_cast<uint32_t>(getpid());
-    zone.header.listen_port = 51820;
-    uapi::ServerOptions options;
-    options.directory = dir_;
-    auto agent = Agent::create(std::move(*loaded.config), EalEnvironment::state(), options);
-    ASSERT_TRUE(agent.ok()) << agent.error().context;
-    agent_ = std::move(*agent);
-    agent_->start(monotonic_ns());
-    drain();
+    test::start_agent(path_, dir_, 51820, &agent_);
   }
   void TearDown() override {
     agent_.reset();
@@ -93,14 +83,7 @@ class AgentUapiTest : public ::testing::Test {
     umask(old);
   }
 
-  std::vector<shm::RingMessage> drain() {
-    std::vector<shm::RingMessage> out;
-    shm::RingMessage m;
-    while (rte_ring_dequeue_elem(EalEnvironment::state().commands(), &m, sizeof(m)) == 0) {
-      out.push_back(m);
-    }
-    return out;
-  }
+  static std::vector<shm::RingMessage> drain() { return EalEnvironment::drain_commands(); }
   static unsigned count(const std::vector<shm::RingMessage>& msgs, shm::MessageKind kind) {
     unsigned n = 0;
     for (const auto& m : msgs) n += m.kind == kind;
