@@ -75,13 +75,6 @@ class DropTest : public PipelineTest, public ::testing::WithParamInterface<DropR
   std::vector<rte_mbuf*> held_;
 };
 
-Bytes initiation() {
-  Bytes msg(wire::kInitiationSize, 0x11);
-  msg[0] = static_cast<uint8_t>(wire::MessageType::kHandshakeInitiation);
-  msg[1] = msg[2] = msg[3] = 0;
-  return msg;
-}
-
 int g_dummy;  // what the stuffed TX ring holds: never dereferenced
 
 const DropRow kRows[] = {

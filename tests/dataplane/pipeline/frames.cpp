@@ -148,6 +148,13 @@ Bytes from_peer(const Bytes& wg_message, uint8_t family, uint16_t src_port,
              : udp_frame(kOuterMac, src_mac, n.peer6, n.outer6, src_port, kListenPort, wg_message);
 }
 
+Bytes initiation() {
+  Bytes msg(wire::kInitiationSize, 0x11);
+  msg[0] = static_cast<uint8_t>(wire::MessageType::kHandshakeInitiation);
+  msg[1] = msg[2] = msg[3] = 0;
+  return msg;
+}
+
 Bytes padded(const Bytes& packet) {
   Bytes p = packet;
   p.resize((packet.size() + 15) / 16 * 16, 0);

@@ -117,6 +117,9 @@ Bytes from_peer(const Bytes& wg_message, uint8_t family = 4, uint16_t src_port =
                 const MacAddress& src_mac = kPeerMac);
 // Zero padding to a multiple of 16, as a sender pads (no MTU cap needed here).
 Bytes padded(const Bytes& packet);
+// A handshake initiation of the right type and size (contents 0x11, not
+// valid): what the data path punts without looking further.
+Bytes initiation();
 // A transport data message sealed by the libsodium reference.
 Bytes data_message(uint32_t receiver, uint64_t counter, const Key& key, const Bytes& plaintext);
 // The libsodium reference open of ciphertext||tag; nullopt when it fails.

@@ -51,13 +51,6 @@ class PoolDrain {
   std::vector<rte_mbuf*> held_;
 };
 
-Bytes initiation() {
-  Bytes msg(wire::kInitiationSize, 0x11);
-  msg[0] = static_cast<uint8_t>(wire::MessageType::kHandshakeInitiation);
-  msg[1] = msg[2] = msg[3] = 0;
-  return msg;
-}
-
 class PressureTest : public PipelineTest {
  public:
   const Net& n() const { return net(); }
@@ -100,7 +93,8 @@ class PressureTest : public PipelineTest {
   void encap_all(std::vector<rte_mbuf*> mbufs) {
     worker_ctx_.now_ns = now_;
     for (size_t i = 0; i < mbufs.size(); i += pipeline::kBurst) {
-      const unsigned k = static_cast<unsigned>(std::min<size_t>(pipeline::kBurst, mbufs.size() - i));
+      const unsigned k =
+          static_cast<unsigned>(std::min<size_t>(pipeline::kBurst, mbufs.size() - i));
       pipeline::encap_burst(worker_ctx_, mbufs.data() + i, k);
     }
   }
@@ -125,9 +119,9 @@ TEST_F(PressureTest, PoolEmpty_OriginatedFramesCountedAsMbufExhaustedThenResume)
     ASSERT_EQ(rte_mempool_avail_count(test_pool()), 0u) << "the pool is not empty";
     main_ctx_.now_ns = now_;
     EXPECT_FALSE(pipeline::send_keepalive(main_ctx_, 0, test_pool()));  // the main lcore's timer
-    send_keepalive_command(0);                                           // the control plane's
-    transmit_udp_command(0);    // a handshake message to peer 0's endpoint
-    transmit_frame_command();   // an ARP reply on the inner port
+    send_keepalive_command(0);                                          // the control plane's
+    transmit_udp_command(0);   // a handshake message to peer 0's endpoint
+    transmit_frame_command();  // an ARP reply on the inner port
     EXPECT_EQ(moved(before), (Moved{{"mbuf_exhausted", 4}}));
     EXPECT_TRUE(take_tx(PortRole::kOuter).empty());
     EXPECT_TRUE(take_tx(PortRole::kInner).empty());
@@ -198,10 +192,9 @@ TEST_F(PressureTest, PuntRingFull_EachPuntCountedAsRingFullThenResume) {
   const unsigned baseline = in_use();
   const unsigned capacity = fill(state().punt());
   ASSERT_EQ(capacity, rte_ring_get_capacity(state().punt()));
-  const std::vector<Bytes> wanted = {
-      from_peer(initiation()), from_peer(initiation(), 6),
-      arp_frame(1, kPeerMac, n().peer4, n().outer4),
-      icmp_frame(kOuterMac, kPeerMac, n().peer4, n().outer4, 8, 56)};
+  const std::vector<Bytes> wanted = {from_peer(initiation()), from_peer(initiation(), 6),
+                                     arp_frame(1, kPeerMac, n().peer4, n().outer4),
+                                     icmp_frame(kOuterMac, kPeerMac, n().peer4, n().outer4, 8, 56)};
   const DropCounts before = drop_counts();
   decap(wanted);
   encap(arp_frame(1, kHostMac, n().host4, n().inner4));
@@ -271,7 +264,8 @@ TEST_F(PressureTest, TxRingFullOnBothPorts_CountedAsTxFullThenResume) {
   // Outer: encap more LAN packets than the TX ring holds.
   const unsigned outer_capacity = rte_ring_get_capacity(port_ring(PortRole::kOuter));
   std::vector<Bytes> lan_frames;
-  for (unsigned i = 0; i < outer_capacity + kExtra; ++i) lan_frames.push_back(lan(static_cast<uint8_t>(i)));
+  for (unsigned i = 0; i < outer_capacity + kExtra; ++i)
+    lan_frames.push_back(lan(static_cast<uint8_t>(i)));
   DropCounts before = drop_counts();
   encap(lan_frames);
   pipeline::flush_tx(worker_ctx_);
