@@ -1,6 +1,7 @@
 // Lab harness for the gateway tests (tests/lab/gateway_lab.hpp): drives
-// scripts/lib/lab.sh, parses `wirespeed-controlplane --show`, runs background
-// traffic. Runs in the test process; everything it starts it also stops.
+// scripts/lib/lab.sh and the processes it starts. Runs in the test process;
+// everything it starts it also stops. The --show parser is show_state.cpp,
+// background traffic transfer.cpp.
 #include "tests/lab/gateway_lab.hpp"
 
 #include <fcntl.h>
@@ -42,16 +43,6 @@ std::string tail(const std::string& text, size_t lines) {
 
 bool on_path(const std::string& tool) {
   return run_command({"sh", "-c", "command -v " + tool + " >/dev/null"}) == 0;
-}
-
-bool parse_u64(const std::string& s, uint64_t* out) {
-  if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos) return false;
-  errno = 0;
-  char* end = nullptr;
-  const unsigned long long v = std::strtoull(s.c_str(), &end, 10);
-  if (errno != 0 || *end != '\0') return false;
-  *out = v;
-  return true;
 }
 
 std::vector<char*> to_argv(const std::vector<std::string>& args) {
@@ -100,73 +91,6 @@ std::string source_root() {
 std::string build_root() {
   const char* env = std::getenv("WIRESPEED_BUILD_ROOT");
   return env != nullptr && *env != '\0' ? env : WS_BUILD_ROOT;
-}
-
-// --- ShowState -----------------------------------------------------------------
-
-uint64_t ShowState::counter(const std::string& name) const {
-  const auto it = counters.find(name);
-  return it == counters.end() ? 0 : it->second;
-}
-
-uint64_t ShowState::drop(const std::string& reason) const {
-  const auto it = drops.find(reason);
-  return it == drops.end() ? 0 : it->second;
-}
-
-const std::map<std::string, std::string>* ShowState::peer(const std::string& public_key_b64) const {
-  for (const auto& p : peers) {
-    const auto it = p.find("public_key");
-    if (it != p.end() && it->second == public_key_b64) return &p;
-  }
-  return nullptr;
-}
-
-int64_t ShowState::peer_number(const std::string& public_key_b64, const std::string& field) const {
-  const auto* p = peer(public_key_b64);
-  if (p == nullptr) return -1;
-  const auto it = p->find(field);
-  uint64_t v = 0;
-  if (it == p->end() || !parse_u64(it->second, &v)) return -1;
-  return static_cast<int64_t>(v);
-}
-
-bool parse_show(const std::string& text, ShowState* out, std::string* error) {
-  *out = ShowState{};
-  out->text = text;
-  std::istringstream lines(text);
-  std::string line;
-  unsigned number = 0;
-  while (std::getline(lines, line)) {
-    ++number;
-    std::istringstream words(line);
-    std::vector<std::string> w;
-    for (std::string word; words >> word;) w.push_back(word);
-    if (w.empty()) continue;
-    const auto bad = [&](const std::string& why) {
-      *error = "--show line " + std::to_string(number) + " (" + line + "): " + why;
-      return false;
-    };
-    if (w[0] == "interface") {
-      if (w.size() < 2 || w.size() % 2 != 0) return bad("expected: interface NAME key value...");
-      out->interface["name"] = w[1];
-      for (size_t i = 2; i + 1 < w.size(); i += 2) out->interface[w[i]] = w[i + 1];
-    } else if (w[0] == "peer") {
-      if (w.size() < 2 || w.size() % 2 != 0) return bad("expected: peer SLOT key value...");
-      std::map<std::string, std::string> peer{{"slot", w[1]}};
-      for (size_t i = 2; i + 1 < w.size(); i += 2) peer[w[i]] = w[i + 1];
-      out->peers.push_back(std::move(peer));
-    } else if (w[0] == "counter" || w[0] == "drop") {
-      uint64_t v = 0;
-      if (w.size() != 3 || !parse_u64(w[2], &v)) return bad("expected: " + w[0] + " NAME NUMBER");
-      (w[0] == "counter" ? out->counters : out->drops)[w[1]] = v;
-    }
-  }
-  if (out->interface.empty()) {
-    *error = "--show printed no 'interface' record:\n" + text;
-    return false;
-  }
-  return true;
 }
 
 // --- Background ------------------------------------------------------------------
@@ -562,94 +486,6 @@ std::string GatewayLab::diagnostics() {
             tail(read_text(dir_ + "/" + name + ".log"), 15) + "\n";
   }
   return text;
-}
-
-// --- Transfer --------------------------------------------------------------------------
-
-std::string sha256_of_file(const std::string& path) {
-  std::string out;
-  if (run_command({"sha256sum", path}, &out) != 0) return {};
-  const size_t space = out.find(' ');
-  return space == 64 ? out.substr(0, 64) : std::string();
-}
-
-bool Transfer::start(GatewayLab& lab, uint64_t bytes, double rate, std::string* error, Where from) {
-  if (from != Where::kLan && from != Where::kRemote) {
-    *error = "a transfer goes from the LAN host or from the remote";
-    return false;
-  }
-  const Where to = from == Where::kLan ? Where::kRemote : Where::kLan;
-  const std::string to_address = to == Where::kRemote ? "10.8.1.2" : "10.8.0.2";
-  sent_path_ = lab.dir() + "/transfer.sent";
-  received_path_ = lab.dir() + "/transfer.received";
-  const std::string dd = "head -c " + std::to_string(bytes) + " /dev/urandom >" + sent_path_;
-  if (run_command({"sh", "-c", dd}) != 0) {
-    *error = "could not write " + std::to_string(bytes) + " random bytes to " + sent_path_;
-    return false;
-  }
-  const std::string script = source_root() + "/scripts/lib/lab_traffic.py";
-  const std::string port = std::to_string(kPort);
-  receiver_ = lab.spawn(
-      to,
-      {"python3", script, "recv", "--bind", to_address, "--port", port, "--out", received_path_},
-      "transfer-receiver");
-  for (int i = 0;
-       i < 250 && receiver_.running() && receiver_.output().find("listening") == std::string::npos;
-       ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  if (receiver_.output().find("listening") == std::string::npos) {
-    *error = "the receiver in " + lab.namespace_of(to) + " did not start listening:\n" +
-             receiver_.output();
-    return false;
-  }
-  std::vector<std::string> send = {"python3", script, "send",   "--to",    to_address,
-                                   "--port",  port,   "--file", sent_path_};
-  if (rate > 0) send.insert(send.end(), {"--rate", std::to_string(static_cast<uint64_t>(rate))});
-  sender_ = lab.spawn(from, send, "transfer-sender");
-  if (!sender_.started()) {
-    *error = "could not start the sender";
-    return false;
-  }
-  return true;
-}
-
-uint64_t Transfer::received() const {
-  struct stat st {};
-  return stat(received_path_.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
-}
-
-bool Transfer::wait_received(uint64_t at_least, int timeout_ms) {
-  for (int waited = 0; waited <= timeout_ms; waited += 50) {
-    if (received() >= at_least) return true;
-    if (!receiver_.running() && received() < at_least) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
-}
-
-bool Transfer::finish(int timeout_ms, std::string* error) {
-  const auto describe = [](int status) {
-    if (status == Background::kTimedOut) return std::string("did not finish in time (killed)");
-    if (status == Background::kSignalled) return std::string("died of a signal");
-    return "exited with status " + std::to_string(status);
-  };
-  const int sent = sender_.wait(timeout_ms);
-  const int received = receiver_.wait(sent == 0 ? 20000 : 1000);
-  if (sent != 0 || received != 0) {
-    *error = "transfer failed: sender " + describe(sent) + ", receiver " + describe(received) +
-             " after " + std::to_string(this->received()) + " bytes arrived\n--- sender ---\n" +
-             sender_.output() + "--- receiver ---\n" + receiver_.output();
-    return false;
-  }
-  const std::string want = sha256_of_file(sent_path_);
-  const std::string got = sha256_of_file(received_path_);
-  if (want.empty() || want != got) {
-    *error = "SHA-256 differs: sent " + want + ", received " + got + " (" +
-             std::to_string(this->received()) + " bytes arrived)";
-    return false;
-  }
-  return true;
 }
 
 }  // namespace wirespeed::test::lab
